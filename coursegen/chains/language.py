@@ -1,0 +1,38 @@
+"""Detect the language a course should be written in when the request does not say."""
+
+from functools import lru_cache
+
+from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+from coursegen.chains.schemas import CourseRequest
+from coursegen.prompts import LANGUAGE_NAMES
+
+DetectorFactory.seed = 0  # langdetect is randomised; a fixed seed makes it repeatable
+FALLBACK_LANGUAGE = "en"
+
+
+@lru_cache(maxsize=1024)
+def detect_language(text: str) -> str:
+    """Return the ISO 639-1 code of the text's language, or English when unsure."""
+    if any("\u0400" <= ch <= "\u04ff" for ch in text) and not any(
+        ch.isascii() and ch.isalpha() for ch in text
+    ):
+        # Short Cyrillic names confuse the detector between ru, uk, bg and mk.
+        if not any(ch in "іїєґўІЇЄҐЎ" for ch in text):
+            return "ru"
+    try:
+        guesses = detect_langs(text)
+    except LangDetectException:
+        return FALLBACK_LANGUAGE
+    for guess in guesses:
+        code = guess.lang.split("-")[0]
+        if code in LANGUAGE_NAMES:
+            return code
+    return FALLBACK_LANGUAGE
+
+
+def course_language(request: CourseRequest) -> str:
+    """Return the requested language, else the one of the course name (and description)."""
+    if request.language:
+        return request.language
+    return detect_language(f"{request.course_name}. {request.description}".strip(" ."))

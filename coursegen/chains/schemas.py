@@ -1,0 +1,191 @@
+"""Declare the course request and the structured outputs of every stage."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from coursegen.prompts import LANGUAGE_NAMES
+
+Stage = Literal["outline", "topics", "content", "polish"]
+STAGES: tuple[Stage, ...] = ("outline", "topics", "content", "polish")
+
+
+class _Strict(BaseModel):
+    """Base for inputs: unknown fields are an error, surrounding blanks are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CourseOptions(_Strict):
+    """Knobs of one course generation."""
+
+    themes: int | None = Field(
+        default=None,
+        ge=1,
+        le=12,
+        description="Exact number of themes; the model picks 4–8 if unset.",
+    )
+    topics_per_theme: int | None = Field(
+        default=None, ge=1, le=10, description="Exact number of topics per theme; 3–6 if unset."
+    )
+    review_outline: bool = Field(
+        default=False, description="Stop after the outline until a person approves or edits it."
+    )
+
+
+class CourseRequest(_Strict):
+    """What a course platform sends to create a course."""
+
+    course_name: str = Field(min_length=1, max_length=200, description="The course's name.")
+    description: str = Field(default="", max_length=5000, description="What the course is about.")
+    requirements: str = Field(
+        default="", max_length=5000, description="Requirements: audience, level, focus, format."
+    )
+    language: str | None = Field(
+        default=None,
+        description="ISO 639-1 code of the course language (ru, en, de, …); "
+        "detected from the course name and description when unset.",
+    )
+    options: CourseOptions = Field(default_factory=CourseOptions, description="Generation knobs.")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, code: str | None) -> str | None:
+        if code is None:
+            return None
+        code = code.lower()
+        if code not in LANGUAGE_NAMES:
+            known = ", ".join(sorted(LANGUAGE_NAMES))
+            raise ValueError(f"unknown language code {code!r}; use one of: {known}")
+        return code
+
+
+class _Output(BaseModel):
+    """Base for model outputs: descriptions become the JSON schema sent to the model."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ThemeOutline(_Output):
+    """One theme of the course outline."""
+
+    title: str = Field(min_length=1, description="Theme title.")
+    description: str = Field(min_length=1, description="What the learner studies in this theme.")
+
+
+class Outline(_Output):
+    """The course outline: its themes in order; the first introduces the course."""
+
+    themes: list[ThemeOutline] = Field(min_length=1, description="Themes in order of study.")
+
+
+class TopicOutline(_Output):
+    """One topic (a small lesson) of a theme."""
+
+    title: str = Field(min_length=1, description="Topic title.")
+    description: str = Field(min_length=1, description="What the lesson covers, 1–2 sentences.")
+
+
+class ThemeTopics(_Output):
+    """The topics of one theme."""
+
+    topics: list[TopicOutline] = Field(min_length=1, description="Topics in order of study.")
+
+
+class WorkedExample(_Output):
+    """A worked example: a problem and its detailed solution."""
+
+    title: str = Field(description="Short name of the example.")
+    problem: str = Field(description="The task or situation.")
+    solution: str = Field(description="The worked solution, step by step.")
+
+
+class SelfCheckQuestion(_Output):
+    """A self-check question with its answer."""
+
+    question: str = Field(min_length=1, description="The question.")
+    answer: str = Field(min_length=1, description="The expected answer.")
+
+
+class TopicContent(_Output):
+    """The learning material of one topic."""
+
+    body_markdown: str = Field(min_length=1, description="The lesson in Markdown.")
+    key_points: list[str] = Field(min_length=1, description="3–7 main ideas of the lesson.")
+    examples: list[WorkedExample] = Field(description="1–3 worked examples.")
+    self_check: list[SelfCheckQuestion] = Field(
+        min_length=3, max_length=5, description="3–5 self-check questions with answers."
+    )
+
+
+class PolishedTopic(_Output):
+    """A topic's material rewritten for easier reading."""
+
+    summary: str = Field(min_length=1, description="2–3 sentences: what the lesson gives.")
+    body_markdown: str = Field(min_length=1, description="The rewritten lesson in Markdown.")
+    key_points: list[str] = Field(min_length=1, description="Main ideas, put briefly.")
+
+
+class TokenUsage(BaseModel):
+    """Tokens spent, as the provider reports them, and the number of calls."""
+
+    prompt_tokens: int = Field(default=0, description="Tokens sent to the model.")
+    completion_tokens: int = Field(default=0, description="Tokens the model wrote.")
+    total_tokens: int = Field(default=0, description="prompt_tokens + completion_tokens.")
+    calls: int = Field(default=0, description="LLM calls made, re-asks included.")
+
+    def __add__(self, other: "TokenUsage") -> "TokenUsage":
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class CourseUsage(BaseModel):
+    """Token usage of a course: in total and per stage."""
+
+    total: TokenUsage = Field(default_factory=TokenUsage, description="All stages together.")
+    by_stage: dict[Stage, TokenUsage] = Field(default_factory=dict, description="Per stage.")
+
+    def add(self, stage: Stage, usage: TokenUsage) -> "CourseUsage":
+        """Return a new total with one stage's usage added."""
+        by_stage = dict(self.by_stage)
+        by_stage[stage] = by_stage.get(stage, TokenUsage()) + usage
+        return CourseUsage(total=self.total + usage, by_stage=by_stage)
+
+    def __add__(self, other: "CourseUsage") -> "CourseUsage":
+        merged = self
+        for stage, usage in other.by_stage.items():
+            merged = merged.add(stage, usage)
+        return merged
+
+
+class CourseTopic(BaseModel):
+    """A topic of the assembled course."""
+
+    title: str = Field(description="Topic title.")
+    description: str = Field(description="Topic description from the topics stage.")
+    content: TopicContent | None = Field(default=None, description="Material (content stage).")
+    polished: PolishedTopic | None = Field(default=None, description="Polished material.")
+    error: str | None = Field(default=None, description="Why this topic failed, if it did.")
+
+
+class CourseTheme(BaseModel):
+    """A theme of the assembled course."""
+
+    title: str = Field(description="Theme title.")
+    description: str = Field(description="Theme description.")
+    topics: list[CourseTopic] = Field(default_factory=list, description="Topics in order.")
+
+
+class Course(BaseModel):
+    """The whole generated course."""
+
+    course_name: str = Field(description="The course's name.")
+    description: str = Field(description="The course description from the request.")
+    requirements: str = Field(description="The requirements from the request.")
+    language: str = Field(description="ISO 639-1 code the course is written in.")
+    themes: list[CourseTheme] = Field(description="Themes in order, with their topics.")
+    usage: CourseUsage = Field(description="Token usage per stage and in total.")

@@ -1,0 +1,192 @@
+"""Run a prompt against a chat model and return validated structured output with usage."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Generic, Literal, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.prompt_values import PromptValue
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_openai.chat_models.base import BaseChatOpenAI
+from pydantic import BaseModel, Field, ValidationError
+
+from coursegen.chains.schemas import TokenUsage
+
+OutputT = TypeVar("OutputT", bound=BaseModel)
+StructuredMode = Literal["json_schema", "json_mode", "function_calling"]
+
+REPAIR_TEXT = (
+    "Your previous answer did not match the required JSON schema:\n{error}\n"
+    "Answer again with the complete corrected JSON only."
+)
+
+
+class StructuredOutputError(RuntimeError):
+    """The model's answer failed validation twice (the first answer and one re-ask)."""
+
+    def __init__(self, schema: type[BaseModel], error: str, text: str) -> None:
+        super().__init__(
+            f"model output failed {schema.__name__} validation after one re-ask: {error}"
+        )
+        self.schema = schema
+        self.error = error
+        self.text = text
+
+
+class StageResult(BaseModel, Generic[OutputT]):
+    """A stage's validated output and the tokens it cost."""
+
+    output: OutputT = Field(description="The validated structured output.")
+    usage: TokenUsage = Field(description="Tokens spent on this call (re-asks included).")
+
+
+def _schema_prompt(schema: type[BaseModel]) -> str:
+    return "JSON schema of the answer:\n" + json.dumps(schema.model_json_schema())
+
+
+def bind_structured(
+    model: BaseChatModel, schema: type[BaseModel], mode: StructuredMode
+) -> Runnable[Any, Any]:
+    """Bind a model so that its raw (streamable) answer is JSON of the given schema.
+
+    For OpenAI-compatible servers the response format travels in `extra_body`: this keeps
+    langchain-openai on its plain streaming path, which yields each token once, instead of
+    the beta stream helper that re-parses the growing JSON at every chunk.
+    """
+    name = schema.__name__
+    if mode == "function_calling":
+        tool = convert_to_openai_tool(schema)
+        return model.bind_tools([tool], tool_choice=tool["function"]["name"])
+    if mode == "json_mode":
+        response_format: dict[str, Any] = {"type": "json_object"}
+    else:
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema.model_json_schema(), "strict": False},
+        }
+    if isinstance(model, BaseChatOpenAI):
+        return model.bind(extra_body={"response_format": response_format})
+    return model.bind(response_format=response_format)
+
+
+def chunk_text(chunk: AIMessageChunk) -> str:
+    """Return the answer text carried by one streamed chunk (content or tool arguments)."""
+    if chunk.tool_call_chunks:
+        return "".join(c.get("args") or "" for c in chunk.tool_call_chunks)
+    content = chunk.content
+    return content if isinstance(content, str) else ""
+
+
+def _usage_of(message: AIMessage | AIMessageChunk | None) -> TokenUsage:
+    meta = message.usage_metadata if message is not None else None
+    if not meta:
+        return TokenUsage(calls=1)
+    return TokenUsage(
+        prompt_tokens=meta.get("input_tokens", 0),
+        completion_tokens=meta.get("output_tokens", 0),
+        total_tokens=meta.get("total_tokens", 0),
+        calls=1,
+    )
+
+
+async def _stream_answer(
+    bound: Runnable[Any, Any], messages: list[BaseMessage], config: RunnableConfig | None
+) -> tuple[str, TokenUsage]:
+    parts: list[str] = []
+    last: AIMessageChunk | None = None
+    stream: AsyncIterator[AIMessageChunk] = bound.astream(messages, config)
+    async for chunk in stream:
+        parts.append(chunk_text(chunk))
+        if chunk.usage_metadata:
+            last = chunk
+    return "".join(parts), _usage_of(last)
+
+
+def _stream_answer_sync(
+    bound: Runnable[Any, Any], messages: list[BaseMessage], config: RunnableConfig | None
+) -> tuple[str, TokenUsage]:
+    parts: list[str] = []
+    last: AIMessageChunk | None = None
+    for chunk in bound.stream(messages, config):
+        parts.append(chunk_text(chunk))
+        if chunk.usage_metadata:
+            last = chunk
+    return "".join(parts), _usage_of(last)
+
+
+def parse_answer(schema: type[OutputT], text: str) -> OutputT:
+    """Validate an answer; tolerate a Markdown code fence some models wrap JSON in."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`").removeprefix("json").strip()
+    return schema.model_validate_json(stripped)
+
+
+def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list[BaseMessage]:
+    return [
+        *messages,
+        AIMessage(content=text),
+        HumanMessage(content=REPAIR_TEXT.format(error=error)),
+    ]
+
+
+def structured_output(
+    model: BaseChatModel, schema: type[OutputT], mode: StructuredMode = "json_schema"
+) -> Runnable[PromptValue, StageResult[OutputT]]:
+    """Return a runnable: prompt value -> validated `StageResult[schema]`.
+
+    The answer is always streamed, so token callbacks (LangGraph's `messages` stream, our
+    progress events) see it as it is written. An invalid answer is re-asked once with the
+    validation error; a second failure raises `StructuredOutputError`.
+    """
+    bound = bind_structured(model, schema, mode)
+    result_type = StageResult[schema]  # type: ignore[valid-type]
+
+    def prepare(prompt: PromptValue) -> list[BaseMessage]:
+        messages = prompt.to_messages()
+        if mode == "json_mode":
+            messages = [
+                *messages[:-1],
+                HumanMessage(f"{messages[-1].content}\n\n{_schema_prompt(schema)}"),
+            ]
+        return messages
+
+    async def arun(prompt: PromptValue, config: RunnableConfig) -> StageResult[OutputT]:
+        messages = prepare(prompt)
+        text, usage = await _stream_answer(bound, messages, config)
+        try:
+            return result_type(output=parse_answer(schema, text), usage=usage)
+        except ValidationError as exc:
+            first_error = _short_error(exc)
+        retry = _repair_messages(messages, text, first_error)
+        text, extra = await _stream_answer(bound, retry, config)
+        return _final(result_type, schema, text, usage + extra)
+
+    def run(prompt: PromptValue, config: RunnableConfig) -> StageResult[OutputT]:
+        messages = prepare(prompt)
+        text, usage = _stream_answer_sync(bound, messages, config)
+        try:
+            return result_type(output=parse_answer(schema, text), usage=usage)
+        except ValidationError as exc:
+            first_error = _short_error(exc)
+        retry = _repair_messages(messages, text, first_error)
+        text, extra = _stream_answer_sync(bound, retry, config)
+        return _final(result_type, schema, text, usage + extra)
+
+    return RunnableLambda(run, afunc=arun, name=f"{schema.__name__}Output")
+
+
+def _short_error(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+        for err in exc.errors()[:10]
+    )
+
+
+def _final(result_type: Any, schema: type[OutputT], text: str, usage: TokenUsage) -> Any:
+    try:
+        return result_type(output=parse_answer(schema, text), usage=usage)
+    except ValidationError as exc:
+        raise StructuredOutputError(schema, _short_error(exc), text) from exc

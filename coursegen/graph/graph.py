@@ -1,0 +1,77 @@
+"""Wire the course pipeline into a StateGraph: outline → review → per-theme fan-out → assemble."""
+
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer
+
+from coursegen.chains.models import ModelOptions, load_chat_model
+from coursegen.chains.stages import CourseChains, build_course_chains
+from coursegen.chains.structured import StructuredMode
+from coursegen.graph.context import Context
+from coursegen.graph.nodes import ChainsResolver, CourseNodes
+from coursegen.graph.state import InputState, OutputState, State
+
+GRAPH_NAME = "coursegen"
+
+
+@lru_cache(maxsize=8)
+def chains_from_env(model: str | None, mode: StructuredMode) -> CourseChains:
+    """Build (once per model and mode) the chains for a model chosen by name or environment."""
+    import os
+
+    options = ModelOptions(
+        base_url=os.environ.get("COURSEGEN_BASE_URL") or None,
+        api_key=os.environ.get("COURSEGEN_API_KEY") or None,
+    )
+    return build_course_chains(load_chat_model(model, options), mode)
+
+
+def _resolver(model: BaseChatModel | None, mode: StructuredMode | None) -> ChainsResolver:
+    fixed = build_course_chains(model, mode or "json_schema") if model is not None else None
+
+    def resolve(runtime: Runtime[Context] | None) -> CourseChains:
+        if fixed is not None:
+            return fixed
+        context = (runtime.context if runtime else None) or Context()
+        return chains_from_env(context.model, mode or context.structured_output)
+
+    return resolve
+
+
+def make_builder(
+    model: BaseChatModel | None = None, mode: StructuredMode | None = None
+) -> StateGraph:
+    """Return the uncompiled course graph; without a model, it is chosen at run time."""
+    nodes = CourseNodes(_resolver(model, mode))
+    builder = StateGraph(
+        State, context_schema=Context, input_schema=InputState, output_schema=OutputState
+    )
+    builder.add_node("plan_outline", nodes.plan_outline)
+    builder.add_node("review_outline", nodes.review_outline)
+    builder.add_node("write_theme", nodes.write_theme)
+    builder.add_node("assemble", nodes.assemble)
+    builder.add_edge(START, "plan_outline")
+    builder.add_edge("plan_outline", "review_outline")
+    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["write_theme"])
+    builder.add_edge("write_theme", "assemble")
+    builder.add_edge("assemble", END)
+    return builder
+
+
+def build_graph(
+    *,
+    checkpointer: Checkpointer = None,
+    model: BaseChatModel | None = None,
+    mode: StructuredMode | None = None,
+) -> CompiledStateGraph:
+    """Compile the course graph: the public entry point for other chains and the server."""
+    return make_builder(model, mode).compile(checkpointer=checkpointer, name=GRAPH_NAME)
+
+
+builder = make_builder()
+# Checkpoint-free on purpose: `langgraph dev` refuses a graph with its own checkpointer.
+graph = builder.compile(name=GRAPH_NAME)

@@ -1,0 +1,168 @@
+"""Implement the graph's nodes: outline, review, per-theme writing and assembly."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+from langgraph.types import Send, interrupt
+
+from coursegen.chains.language import course_language
+from coursegen.chains.schemas import (
+    Course,
+    CourseTheme,
+    CourseTopic,
+    CourseUsage,
+    Outline,
+    ThemeTopics,
+)
+from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
+from coursegen.graph.context import Context
+from coursegen.graph.events import TokenRelay
+from coursegen.graph.state import State, ThemeResult, ThemeTask, TopicResult
+from coursegen.graph.tasks import llm_call
+
+ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+class CourseNodes:
+    """The nodes of the course graph, bound to a way of getting the stage chains."""
+
+    def __init__(self, resolve_chains: ChainsResolver) -> None:
+        self.resolve_chains = resolve_chains
+
+    async def plan_outline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Write the course outline (stage 1)."""
+        request = state["request"]
+        language = course_language(request)
+        chains = self.resolve_chains(runtime)
+        done = await llm_call(chains.outline, request)
+        outline: Outline = done["output"]
+        get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
+        return {
+            "outline": outline,
+            "language": language,
+            "usage": CourseUsage().add("outline", done["usage"]),
+        }
+
+    async def review_outline(self, state: State) -> dict[str, Any]:
+        """Pause for a person to approve or edit the outline, when the request asks for it."""
+        if not state["request"].options.review_outline:
+            return {}
+        answer = interrupt({"type": "review", "outline": _dump(state["outline"])})
+        if isinstance(answer, dict) and answer.get("outline"):
+            edited = Outline.model_validate(answer["outline"])
+            get_stream_writer()({"type": "outline", "outline": _dump(edited), "edited": True})
+            return {"outline": edited}
+        return {}
+
+    def fan_out_themes(self, state: State) -> list[Send]:
+        """Send every theme to its own `write_theme` branch."""
+        return [
+            Send(
+                "write_theme",
+                ThemeTask(
+                    request=state["request"],
+                    language=state["language"],
+                    outline=state["outline"],
+                    theme_index=i,
+                ),
+            )
+            for i in range(len(state["outline"].themes))
+        ]
+
+    async def write_theme(self, task: ThemeTask, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Plan one theme's topics, then write every topic concurrently (stages 2–4).
+
+        Topics of one theme start as soon as that theme's topic list is ready, without
+        waiting for other themes, and each topic's polish follows its own content.
+        """
+        chains = self.resolve_chains(runtime)
+        index = task["theme_index"]
+        inputs = TopicsInput(request=task["request"], outline=task["outline"], theme_index=index)
+        done = await llm_call(chains.topics, inputs)
+        topics: ThemeTopics = done["output"]
+        get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
+        usage = CourseUsage().add("topics", done["usage"])
+        written = await asyncio.gather(
+            *(self._write_topic(chains, task, topics, j) for j in range(len(topics.topics)))
+        )
+        results = [result for result, _ in written]
+        for _, topic_usage in written:
+            usage = usage + topic_usage
+        return {"themes": {index: ThemeResult(topics=topics, results=results)}, "usage": usage}
+
+    async def _write_topic(
+        self, chains: CourseChains, task: ThemeTask, topics: ThemeTopics, j: int
+    ) -> tuple[TopicResult, CourseUsage]:
+        theme_index = task["theme_index"]
+        theme = task["outline"].themes[theme_index]
+        writer = get_stream_writer()
+        where = {"theme": theme_index, "topic": j}
+        usage = CourseUsage()
+        try:
+            inputs = ContentInput(
+                request=task["request"], theme=theme, topics=topics, topic_index=j
+            )
+            done = await llm_call(
+                chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
+            )
+            content = done["output"]
+            usage = usage.add("content", done["usage"])
+            writer({"type": "content", **where, "content": _dump(content)})
+            polish_in = PolishInput(
+                request=task["request"], theme=theme, topic=topics.topics[j], content=content
+            )
+            done = await llm_call(
+                chains.polish, polish_in, TokenRelay(writer, "polish", theme_index, j)
+            )
+            usage = usage.add("polish", done["usage"])
+            writer({"type": "polished", **where, "polished": _dump(done["output"])})
+            return TopicResult(content=content, polished=done["output"]), usage
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # one topic's failure must not lose the rest of the course
+            message = f"{type(exc).__name__}: {exc}"
+            writer({"type": "topic_error", **where, "message": message})
+            return TopicResult(error=message), usage
+
+    async def assemble(self, state: State) -> dict[str, Any]:
+        """Assemble the course in outline order from the per-theme results."""
+        request, outline = state["request"], state["outline"]
+        results = state.get("themes", {})
+        themes = []
+        for i, theme in enumerate(outline.themes):
+            result = results.get(i)
+            topics = (
+                []
+                if result is None
+                else [
+                    CourseTopic(
+                        title=t.title,
+                        description=t.description,
+                        content=r.content,
+                        polished=r.polished,
+                        error=r.error,
+                    )
+                    for t, r in zip(result.topics.topics, result.results, strict=True)
+                ]
+            )
+            themes.append(
+                CourseTheme(title=theme.title, description=theme.description, topics=topics)
+            )
+        course = Course(
+            course_name=request.course_name,
+            description=request.description,
+            requirements=request.requirements,
+            language=state["language"],
+            themes=themes,
+            usage=state.get("usage") or CourseUsage(),
+        )
+        get_stream_writer()({"type": "usage", "usage": _dump(course.usage)})
+        return {"course": course}

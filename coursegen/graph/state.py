@@ -1,0 +1,86 @@
+"""Declare the graph's input, working state and output, with reducers for parallel writes."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from coursegen.chains.schemas import (
+    Course,
+    CourseRequest,
+    CourseUsage,
+    Outline,
+    PolishedTopic,
+    ThemeTopics,
+    TopicContent,
+)
+
+
+class TopicResult(BaseModel):
+    """What the pipeline produced for one topic."""
+
+    content: TopicContent | None = Field(default=None, description="Content stage output.")
+    polished: PolishedTopic | None = Field(default=None, description="Polish stage output.")
+    error: str | None = Field(default=None, description="Why the topic failed, if it did.")
+
+
+class ThemeResult(BaseModel):
+    """What the pipeline produced for one theme: its topics and their material, in order."""
+
+    topics: ThemeTopics = Field(description="The theme's topics.")
+    results: list[TopicResult] = Field(description="Per topic, in the order of `topics`.")
+
+
+def merge_themes(
+    left: dict[int, ThemeResult], right: dict[int, ThemeResult]
+) -> dict[int, ThemeResult]:
+    """Merge per-theme results written by parallel branches; a later write of a theme wins."""
+    return {**left, **right}
+
+
+def add_usage(left: CourseUsage | None, right: CourseUsage | None) -> CourseUsage:
+    """Sum the usage reported by parallel branches."""
+    return (left or CourseUsage()) + (right or CourseUsage())
+
+
+class InputState(TypedDict):
+    """What a run starts from."""
+
+    request: CourseRequest
+    """The course request."""
+
+
+class State(InputState, total=False):
+    """The working state of one course."""
+
+    language: str
+    """ISO 639-1 code the course is written in (requested or detected)."""
+    outline: Outline
+    """Themes of the course (after review, if one was asked for)."""
+    themes: Annotated[dict[int, ThemeResult], merge_themes]
+    """Per theme index: its topics and their material."""
+    usage: Annotated[CourseUsage, add_usage]
+    """Tokens spent so far, per stage."""
+    course: Course
+    """The assembled course."""
+
+
+class OutputState(TypedDict):
+    """What a run returns."""
+
+    course: Course
+    """The assembled course."""
+
+
+class ThemeTask(TypedDict):
+    """Payload of one `write_theme` branch (sent with `Send`)."""
+
+    request: CourseRequest
+    language: str
+    outline: Outline
+    theme_index: int
+
+
+def state_value(state: Any, key: str) -> Any:
+    """Read a key of a state that may be a dict or an object."""
+    return state[key] if isinstance(state, dict) else getattr(state, key)

@@ -1,0 +1,41 @@
+"""Wrap each LLM call in a LangGraph task: retried, time-limited and checkpointed on its own."""
+
+from typing import Any
+
+import httpx
+import openai
+from langchain_core.runnables import Runnable
+from langgraph.func import task
+from langgraph.types import RetryPolicy
+
+from coursegen.graph.events import TokenRelay
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    openai.APIConnectionError,  # includes APITimeoutError
+    openai.RateLimitError,
+    openai.InternalServerError,
+    httpx.TransportError,  # a stream cut off mid-answer
+    TimeoutError,
+)
+
+
+def is_transient(exc: Exception) -> bool:
+    """Retry provider hiccups; never a validation failure (it was already re-asked once)."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+LLM_RETRY = RetryPolicy(
+    max_attempts=4, initial_interval=0.5, max_interval=20.0, retry_on=is_transient
+)
+
+
+@task(name="llm_call", retry_policy=LLM_RETRY)
+async def llm_call(
+    chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
+) -> dict[str, Any]:
+    """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
+    runnable = chain.with_config(callbacks=[relay]) if relay else chain
+    result = await runnable.ainvoke(inputs)
+    return {"output": result.output, "usage": result.usage}
