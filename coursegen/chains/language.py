@@ -1,5 +1,6 @@
 """Detect the language a course should be written in when the request does not say."""
 
+import re
 from functools import lru_cache
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs
@@ -9,6 +10,18 @@ from coursegen.prompts import LANGUAGE_NAMES
 
 DetectorFactory.seed = 0  # langdetect is randomised; a fixed seed makes it repeatable
 FALLBACK_LANGUAGE = "en"
+# Plain-ASCII names are mostly English, yet langdetect reads "Data Science" as Italian and
+# "Rust programming for beginners" as Norwegian: short ones or these words decide for English.
+_ENGLISH_WORDS = frozenset(
+    {"and", "basics", "beginners", "for", "from", "how", "introduction", "of", "the", "to", "with"}
+)
+
+
+def _plain_english(text: str) -> bool:
+    if not text.isascii():
+        return False
+    words = re.findall(r"[a-z]+", text.lower())
+    return len(words) < 3 or not _ENGLISH_WORDS.isdisjoint(words)
 
 
 @lru_cache(maxsize=1024)
@@ -20,6 +33,8 @@ def detect_language(text: str) -> str:
         # Short Cyrillic names confuse the detector between ru, uk, bg and mk.
         if not any(ch in "іїєґўІЇЄҐЎ" for ch in text):
             return "ru"
+    if _plain_english(text):
+        return FALLBACK_LANGUAGE
     try:
         guesses = detect_langs(text)
     except LangDetectException:

@@ -97,7 +97,7 @@ def content_prompt(inp: ContentInput) -> PromptValue:
         "theme": {"title": inp.theme.title, "topics": [t.title for t in inp.topics.topics]},
         "topic": {"title": topic.title, "description": topic.description},
     }
-    return _render(CONTENT, inp.request, data, topic_title=topic.title)
+    return _render(CONTENT, inp.request, data)
 
 
 def polish_prompt(inp: PolishInput) -> PromptValue:
@@ -108,7 +108,7 @@ def polish_prompt(inp: PolishInput) -> PromptValue:
         "topic": inp.topic.title,
         "draft": inp.content.model_dump(),
     }
-    return _render(POLISH, inp.request, data, topic_title=inp.topic.title)
+    return _render(POLISH, inp.request, data)
 
 
 def _chain(

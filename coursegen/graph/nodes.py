@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -22,7 +23,7 @@ from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, Top
 from coursegen.graph.context import Context
 from coursegen.graph.events import TokenRelay
 from coursegen.graph.state import State, ThemeResult, ThemeTask, TopicResult
-from coursegen.graph.tasks import llm_call
+from coursegen.graph.tasks import llm_call, topic_task
 
 ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
 
@@ -91,7 +92,10 @@ class CourseNodes:
         get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
         usage = CourseUsage().add("topics", done["usage"])
         written = await asyncio.gather(
-            *(self._write_topic(chains, task, topics, j) for j in range(len(topics.topics)))
+            *(
+                topic_task(partial(self._write_topic, chains, task, topics, j))
+                for j in range(len(topics.topics))
+            )
         )
         results = [result for result, _ in written]
         for _, topic_usage in written:
@@ -106,6 +110,7 @@ class CourseNodes:
         writer = get_stream_writer()
         where = {"theme": theme_index, "topic": j}
         usage = CourseUsage()
+        content_done = False
         try:
             inputs = ContentInput(
                 request=task["request"], theme=theme, topics=topics, topic_index=j
@@ -113,7 +118,7 @@ class CourseNodes:
             done = await llm_call(
                 chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
             )
-            content = done["output"]
+            content, content_done = done["output"], True
             usage = usage.add("content", done["usage"])
             writer({"type": "content", **where, "content": _dump(content)})
             polish_in = PolishInput(
@@ -129,7 +134,9 @@ class CourseNodes:
             raise
         except Exception as exc:  # one topic's failure must not lose the rest of the course
             message = f"{type(exc).__name__}: {exc}"
-            writer({"type": "topic_error", **where, "message": message})
+            writer(
+                {"type": "topic_error", **where, "message": message, "content_done": content_done}
+            )
             return TopicResult(error=message), usage
 
     async def assemble(self, state: State) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Wrap each LLM call in a LangGraph task: retried, time-limited and checkpointed on its own."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -39,3 +40,17 @@ async def llm_call(
     runnable = chain.with_config(callbacks=[relay]) if relay else chain
     result = await runnable.ainvoke(inputs)
     return {"output": result.output, "usage": result.usage}
+
+
+@task(name="write_topic")
+async def topic_task(write: Callable[[], Awaitable[Any]]) -> Any:
+    """Run one topic's content → polish calls as a task of its own.
+
+    LangGraph identifies a task called inside a node by the order of the calls the node
+    makes. Topics run concurrently, so when their `llm_call`s were made by the theme node
+    itself, the polish calls were numbered in the order the contents happened to finish; a
+    resumed run numbers them differently and got another topic's checkpointed polish. Inside
+    this task a topic's calls are always numbered content 0, polish 1, and the topic tasks
+    themselves are started in topic order.
+    """
+    return await write()

@@ -49,8 +49,9 @@ CONTENT = PromptSpec(
         ),
     },
     human={
-        "ru": "Напиши учебный материал топика «{topic_title}».\n\n{course_data}",
-        "en": "Write the learning material of the topic “{topic_title}”.\n\n{course_data}",
+        "ru": "Напиши учебный материал топика из поля «topic» данных курса.\n\n{course_data}",
+        "en": "Write the learning material of the topic in the “topic” field of the course "
+        "data.\n\n{course_data}",
     },
     example_request={
         "course_data": '<course_data>\n{"course_name": "Английский для технических '
@@ -58,7 +59,6 @@ CONTENT = PromptSpec(
         '["Базовая техническая лексика", "Единицы измерения и числа"]}, "topic": {"title": '
         '"Единицы измерения и числа", "description": "Как читать величины и размеры"}}'
         "\n</course_data>",
-        "topic_title": "Единицы измерения и числа",
         "language_name": "русском",
     },
     example_response=(

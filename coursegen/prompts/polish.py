@@ -49,15 +49,14 @@ POLISH = PromptSpec(
         ),
     },
     human={
-        "ru": "Отредактируй черновик топика «{topic_title}».\n\n{course_data}",
-        "en": "Edit the draft of the topic “{topic_title}”.\n\n{course_data}",
+        "ru": "Отредактируй черновик топика из поля «topic» данных курса.\n\n{course_data}",
+        "en": "Edit the draft of the topic in the “topic” field of the course data.\n\n{course_data}",
     },
     example_request={
         "course_data": '<course_data>\n{"course_name": "Английский для технических '
         'специальностей", "theme": "Основы технического английского", "topic": "Единицы '
         'измерения и числа", "draft": {"body_markdown": "...", "key_points": ["..."]}}'
         "\n</course_data>",
-        "topic_title": "Единицы измерения и числа",
         "language_name": "русском",
     },
     example_response=(

@@ -1,0 +1,55 @@
+"""Create the FastAPI app: LangServe routes, the jobs API and a lifespan-managed checkpointer."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+
+from coursegen.chains.models import load_chat_model
+from coursegen.chains.stages import build_course_chains
+from coursegen.graph.graph import build_graph
+from coursegen.graph.runnable import CourseRunnable
+from coursegen.server.checkpointer import open_checkpointer
+from coursegen.server.routes import health
+from coursegen.server.routes.langserve import mount_langserve
+from coursegen.server.settings import Settings, get_settings
+
+
+class GraphHolder:
+    """Hand out the graph compiled in the lifespan (routes are added before it exists)."""
+
+    graph: CompiledStateGraph | None = None
+
+    def __call__(self) -> CompiledStateGraph:
+        if self.graph is None:
+            raise RuntimeError("the course graph is not ready: the app's lifespan has not started")
+        return self.graph
+
+
+def create_app(settings: Settings | None = None, model: BaseChatModel | None = None) -> FastAPI:
+    """Build the app; fails at once with a clear message when no LLM provider is configured."""
+    settings = settings or get_settings()
+    model = model or load_chat_model(settings.model, settings.model_options())
+    mode = settings.structured_output
+    holder = GraphHolder()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_checkpointer(settings) as saver:
+            holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
+            app.state.graph = holder.graph
+            yield
+        holder.graph = None
+
+    app = FastAPI(
+        title="coursegen",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Generate whole educational courses with an LLM and stream them.",
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    mount_langserve(app, CourseRunnable(holder), build_course_chains(model, mode))
+    return app

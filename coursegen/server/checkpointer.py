@@ -1,0 +1,57 @@
+"""Open the LangGraph checkpointer: SQLite by default, PostgreSQL for scale-out."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from coursegen.server.settings import Settings
+
+# Checkpoints hold our Pydantic models; allow exactly our modules when loading them back.
+SERDE = JsonPlusSerializer(
+    allowed_msgpack_modules=[
+        ("coursegen.chains.schemas", name)
+        for name in (
+            "CourseRequest",
+            "CourseOptions",
+            "Outline",
+            "ThemeOutline",
+            "ThemeTopics",
+            "TopicOutline",
+            "TopicContent",
+            "WorkedExample",
+            "SelfCheckQuestion",
+            "PolishedTopic",
+            "TokenUsage",
+            "CourseUsage",
+            "Course",
+            "CourseTheme",
+            "CourseTopic",
+        )
+    ]
+    + [("coursegen.graph.state", "ThemeResult"), ("coursegen.graph.state", "TopicResult")]
+)
+
+
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver]:
+    """Yield a ready checkpointer for the lifetime of the app (tables created if missing)."""
+    if settings.uses_postgres:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        assert settings.database_url is not None
+        async with AsyncPostgresSaver.from_conn_string(settings.database_url, serde=SERDE) as saver:
+            await saver.setup()
+            yield saver
+        return
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(settings.sqlite_path) as conn:
+        # WAL lets the job store read while the checkpointer writes to the same file.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        saver = AsyncSqliteSaver(conn, serde=SERDE)
+        await saver.setup()
+        yield saver

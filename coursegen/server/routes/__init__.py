@@ -1,0 +1,1 @@
+"""Group the HTTP routers of the service."""

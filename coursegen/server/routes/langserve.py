@@ -1,0 +1,35 @@
+"""Mount the course graph at /course and each stage chain at /chains/<stage> via LangServe."""
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from langserve import add_routes
+
+from coursegen.chains.stages import CourseChains
+from coursegen.graph.runnable import CourseRunnable
+from coursegen.server.serialization import GraphAwareSerializer
+
+THREAD_HEADER = "x-thread-id"
+
+
+async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Put `thread_id` into `configurable` (LangServe drops it from request bodies)."""
+    configurable = dict(config.get("configurable") or {})
+    configurable["thread_id"] = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
+    return {**config, "configurable": configurable}
+
+
+def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) -> None:
+    """Add LangServe routes for the whole pipeline and for each stage."""
+    serializer = GraphAwareSerializer()
+    add_routes(
+        app,
+        course,
+        path="/course",
+        per_req_config_modifier=thread_from_header,
+        serializer=serializer,
+        playground_type="default",
+    )
+    for stage in ("outline", "topics", "content", "polish"):
+        add_routes(app, getattr(chains, stage), path=f"/chains/{stage}", serializer=serializer)
