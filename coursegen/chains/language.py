@@ -27,12 +27,11 @@ def _plain_english(text: str) -> bool:
 @lru_cache(maxsize=1024)
 def detect_language(text: str) -> str:
     """Return the ISO 639-1 code of the text's language, or English when unsure."""
-    if any("\u0400" <= ch <= "\u04ff" for ch in text) and not any(
-        ch.isascii() and ch.isalpha() for ch in text
-    ):
-        # Short Cyrillic names confuse the detector between ru, uk, bg and mk.
-        if not any(ch in "іїєґўІЇЄҐЎ" for ch in text):
-            return "ru"
+    # Short Cyrillic names confuse the detector between ru, uk, bg and mk.
+    cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in text)
+    latin = any(ch.isascii() and ch.isalpha() for ch in text)
+    if cyrillic and not latin and not any(ch in "іїєґўІЇЄҐЎ" for ch in text):
+        return "ru"
     if _plain_english(text):
         return FALLBACK_LANGUAGE
     try:

@@ -1,21 +1,32 @@
 """Run an embedded GGUF model through llama-cpp-python as a LangChain chat model."""
 
 import asyncio
+import contextlib
 import importlib.util
+import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, message_chunk_to_message
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+# llama-cpp-python's JSON-schema converter lets raw control characters (a newline in
+# Markdown, say) into strings; strict JSON parsers, Pydantic's included, reject them.
+_LOOSE_CHAR = r'char ::= [^"\\]'
+_STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+# Llama() reads the default model parameters while it loads; see _load_llama.
+_LOAD_LOCK = threading.Lock()
 
 
 class LocalModelUnavailable(RuntimeError):
@@ -41,11 +52,94 @@ def local_model_available() -> bool:
         return False
 
 
+@lru_cache(maxsize=32)
+def json_schema_grammar(schema_json: str) -> str:
+    """Return the GBNF grammar that makes llama.cpp write JSON valid for a JSON schema.
+
+    Constraints the converter understands (required keys, minItems/maxItems, minLength,
+    enums) hold by construction; strings may not contain raw control characters.
+    """
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return json_schema_to_gbnf(schema_json).replace(_LOOSE_CHAR, _STRICT_CHAR)
+
+
+def _grammar_text(response_format: dict[str, Any] | None) -> str | None:
+    """Turn an OpenAI-style (or llama.cpp-style) `response_format` into a GBNF grammar."""
+    if not response_format:
+        return None
+    kind = response_format.get("type")
+    schema: Any = None
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+    elif kind == "json_object":
+        schema = response_format.get("schema")
+    else:
+        return None
+    if schema is None:
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        return JSON_GBNF
+    return json_schema_grammar(json.dumps(schema, sort_keys=True))
+
+
+def _load_llama(model_path: str, *, n_ctx: int, n_threads: int | None, repack_weights: bool) -> Any:
+    """Load a GGUF file quietly; without `repack_weights`, keep llama.cpp's plain CPU layout.
+
+    llama-cpp-python does not expose `use_extra_bufts`, so the default parameters are
+    patched while the model loads. Extra buffer types (AMX, CPU repacking) crash
+    (SIGSEGV in ggml_backend_amx_mul_mat) on VMs whose CPUs advertise AMX, and a small
+    model gains little from them.
+    """
+    import llama_cpp.llama_cpp as lib
+    from llama_cpp import Llama
+
+    with _LOAD_LOCK:
+        defaults: Callable[[], Any] = lib.llama_model_default_params
+
+        def plain_params() -> Any:
+            params = defaults()
+            if hasattr(params, "use_extra_bufts"):
+                params.use_extra_bufts = False
+            return params
+
+        if not repack_weights:
+            lib.llama_model_default_params = plain_params
+        try:
+            return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        finally:
+            lib.llama_model_default_params = defaults
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """Return the model's own chat template (ChatML when the GGUF file has none)."""
+    from llama_cpp import llama_chat_format
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return llama_chat_format.format_chatml
+
+    def token_text(token_id: int) -> str:
+        return llama._model.token_get_text(token_id) if token_id != -1 else ""
+
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+
+
+class _Cancelled(Exception):
+    """The consumer went away; the generation was stopped."""
+
+
 class ChatLlamaCppEmbedded(BaseChatModel):
     """A chat model that runs a GGUF file in-process with llama.cpp.
 
     `response_format={"type": "json_schema", "json_schema": {"schema": ...}}` is turned into
-    llama.cpp's grammar-constrained JSON decoding, so the answer always parses.
+    llama.cpp's grammar-constrained decoding, so the answer is JSON of that schema. The model
+    is loaded once per instance, on first use; one generation runs at a time (llama.cpp's
+    context is not shared), and an abandoned async stream stops generating at once.
     """
 
     model_path: str = Field(description="Path of the GGUF file.")
@@ -53,49 +147,128 @@ class ChatLlamaCppEmbedded(BaseChatModel):
     n_threads: int | None = Field(default=None, description="CPU threads (llama.cpp's default).")
     temperature: float = Field(default=0.2, description="Sampling temperature.")
     max_tokens: int = Field(default=2048, description="Most tokens one answer may have.")
+    top_p: float = Field(default=0.95, description="Nucleus sampling threshold.")
+    min_p: float = Field(default=0.05, description="Drop tokens below this share of the best.")
+    repeat_penalty: float = Field(
+        default=1.1,
+        description="Penalty for repeating recent tokens (keeps small models out of loops).",
+    )
+    seed: int | None = Field(
+        default=1234,
+        description="Sampling seed of every call (same prompt, same answer); None: varies.",
+    )
+    repack_weights: bool = Field(
+        default=False,
+        description="Let llama.cpp repack weights for the CPU (AMX, …); crashes on some VMs.",
+    )
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _llama: Any = PrivateAttr(default=None)
-    # One llama.cpp context serves one generation at a time.
+    _formatter: Any = PrivateAttr(default=None)
+    # One llama.cpp context serves one generation at a time; it also guards loading.
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "llamacpp-embedded"
 
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        }
+
     def _client(self) -> Any:
+        """Return the loaded model (call with `_lock` held)."""
         if self._llama is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:
+            if importlib.util.find_spec("llama_cpp") is None:
                 raise LocalModelUnavailable(
                     "llama-cpp-python is not installed: uv sync --extra local"
-                ) from exc
+                )
             if not Path(self.model_path).is_file():
                 raise LocalModelUnavailable(f"GGUF file not found: {self.model_path}")
-            self._llama = Llama(
-                model_path=self.model_path,
+            llama = _load_llama(
+                self.model_path,
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
-                verbose=False,
+                repack_weights=self.repack_weights,
             )
+            self._formatter = _chat_formatter(llama)
+            self._llama = llama
         return self._llama
 
-    def _request(self, messages: list[BaseMessage], **kwargs: Any) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "messages": [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
-            "temperature": kwargs.get("temperature", self.temperature),
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-        }
-        fmt = kwargs.get("response_format")
-        if fmt and fmt.get("type") == "json_schema":
-            request["response_format"] = {
-                "type": "json_object",
-                "schema": fmt["json_schema"]["schema"],
-            }
-        elif fmt:
-            request["response_format"] = {"type": "json_object"}
-        return request
+    def _generate_chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        cancel: threading.Event | None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Generate under the lock; yield text chunks, then one chunk with usage."""
+        from llama_cpp import LlamaGrammar, StoppingCriteriaList
+
+        grammar_text = _grammar_text(kwargs.get("response_format"))
+        # A schema the grammar cannot express must fail loudly, not degrade to free text.
+        grammar = LlamaGrammar.from_string(grammar_text, verbose=False) if grammar_text else None
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        sampled = 0
+
+        def count_and_check(_ids: Any, _logits: Any) -> bool:
+            nonlocal sampled
+            sampled += 1
+            return cancel is not None and cancel.is_set()
+
+        with self._lock:
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            llama = self._client()
+            formatted = self._formatter(messages=chat)
+            prompt = llama.tokenize(
+                formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+            )
+            template_stop = formatted.stop or []
+            stops = [
+                *(stop or []),
+                *([template_stop] if isinstance(template_stop, str) else template_stop),
+            ]
+            finish_reason = None
+            for part in llama.create_completion(
+                prompt=prompt,
+                stream=True,
+                stop=stops,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=kwargs.get("temperature", self.temperature),
+                top_p=kwargs.get("top_p", self.top_p),
+                min_p=kwargs.get("min_p", self.min_p),
+                repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+                seed=kwargs.get("seed", self.seed),
+                grammar=grammar,
+                stopping_criteria=StoppingCriteriaList([count_and_check]),
+            ):
+                choice = part["choices"][0]
+                finish_reason = choice.get("finish_reason") or finish_reason
+                if text := choice.get("text"):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+        usage = UsageMetadata(
+            input_tokens=len(prompt), output_tokens=sampled, total_tokens=len(prompt) + sampled
+        )
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=usage,
+                response_metadata={
+                    "finish_reason": finish_reason,
+                    "model_name": Path(self.model_path).name,
+                },
+                chunk_position="last",
+            )
+        )
 
     def _stream(
         self,
@@ -104,28 +277,10 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        llama = self._client()
-        request = self._request(messages, **kwargs)
-        with self._lock:
-            prompt_tokens = sum(
-                len(llama.tokenize(m["content"].encode())) for m in request["messages"]
-            )
-            completion_tokens = 0
-            for part in llama.create_chat_completion(stream=True, stop=stop, **request):
-                text = part["choices"][0]["delta"].get("content") or ""
-                if not text:
-                    continue
-                completion_tokens += 1
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                if run_manager:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
-        usage = UsageMetadata(
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-        )
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=usage))
+        for chunk in self._generate_chunks(messages, stop, None, **kwargs):
+            if run_manager and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -134,23 +289,33 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        # llama.cpp blocks: generate in a worker thread and hand chunks over a queue.
+        # llama.cpp blocks: generate in a worker thread and hand chunks over a queue. When
+        # the consumer stops early (closed or cancelled), `cancel` makes the worker stop
+        # sampling at the next token, and a call still waiting for the lock never starts.
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ChatGenerationChunk | BaseException | None] = asyncio.Queue()
-        abandoned = threading.Event()
+        cancel = threading.Event()
+
+        def put(item: ChatGenerationChunk | BaseException | None) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is closed: nobody is listening
+                cancel.set()
 
         def produce() -> None:
             try:
-                for chunk in self._stream(messages, stop, **kwargs):
-                    if abandoned.is_set():  # the caller was cancelled: stop generating
+                for chunk in self._generate_chunks(messages, stop, cancel, **kwargs):
+                    if cancel.is_set():
                         break
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                    put(chunk)
+            except _Cancelled:
+                pass
             except BaseException as exc:  # handed to the consumer, which re-raises it
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                put(exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                put(None)
 
-        worker = loop.run_in_executor(None, produce)
+        loop.run_in_executor(None, produce)
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
@@ -159,8 +324,7 @@ class ChatLlamaCppEmbedded(BaseChatModel):
                     await run_manager.on_llm_new_token(item.text, chunk=item)
                 yield item
         finally:
-            abandoned.set()
-        await worker
+            cancel.set()
 
     def _generate(
         self,
@@ -169,8 +333,28 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        merged: AIMessageChunk | None = None
-        for chunk in self._stream(messages, stop, run_manager, **kwargs):
-            merged = chunk.message if merged is None else merged + chunk.message  # type: ignore[assignment]
-        message = merged or AIMessageChunk(content="")
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return _merge(self._stream(messages, stop, run_manager, **kwargs))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Through _astream, so that cancelling `ainvoke` also stops the generation.
+        stream = cast(
+            AsyncGenerator[ChatGenerationChunk, None],
+            self._astream(messages, stop, run_manager, **kwargs),
+        )
+        async with contextlib.aclosing(stream):
+            chunks = [chunk async for chunk in stream]
+        return _merge(iter(chunks))
+
+
+def _merge(chunks: Iterator[ChatGenerationChunk]) -> ChatResult:
+    merged: ChatGenerationChunk | None = None
+    for chunk in chunks:
+        merged = chunk if merged is None else merged + chunk
+    message = merged.message if merged is not None else AIMessageChunk(content="")
+    return ChatResult(generations=[ChatGeneration(message=message_chunk_to_message(message))])

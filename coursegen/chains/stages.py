@@ -115,7 +115,7 @@ def _chain(
     render: Any,
     model: BaseChatModel,
     schema: type[BaseModel],
-    input_type: type,
+    input_type: type[BaseModel],
     mode: StructuredMode,
     name: str,
 ) -> Runnable:

@@ -1,9 +1,10 @@
-"""Name the custom-stream events the graph writes and build them."""
+"""Relay streamed tokens of one LLM call to the graph's custom stream."""
 
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langgraph.types import StreamWriter
 
@@ -11,11 +12,26 @@ from coursegen.chains.structured import chunk_text
 
 
 class TokenRelay(AsyncCallbackHandler):
-    """Forward each streamed token of one call to the graph's custom stream."""
+    """Forward each streamed token of one topic's call to the graph's custom stream.
+
+    Every model call (a first try, a retry, a re-ask, a resumed run) first sends a token
+    event with `start: true`: a reader drops the text it had for that stream, so the
+    concatenated deltas after the last start always equal the answer that was kept.
+    """
 
     def __init__(self, writer: StreamWriter, stage: str, theme: int, topic: int) -> None:
         self.writer = writer
         self.event = {"type": "token", "stage": stage, "theme": theme, "topic": topic}
+
+    async def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        **kwargs: Any,
+    ) -> None:
+        self.writer({**self.event, "text": "", "start": True})
 
     async def on_llm_new_token(
         self,

@@ -13,7 +13,7 @@ from coursegen.chains.stages import CourseChains, build_course_chains
 from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import ChainsResolver, CourseNodes
-from coursegen.graph.state import InputState, OutputState, State
+from coursegen.graph.state import InputState, OutputState, RegenerateState, State
 
 GRAPH_NAME = "coursegen"
 
@@ -60,6 +60,18 @@ def make_builder(
     builder.add_edge("write_theme", "assemble")
     builder.add_edge("assemble", END)
     return builder
+
+
+def make_regenerate_builder(
+    model: BaseChatModel | None = None, mode: StructuredMode | None = None
+) -> StateGraph:
+    """Return the graph that rewrites one theme or topic of an existing course."""
+    nodes = CourseNodes(_resolver(model, mode))
+    regen = StateGraph(RegenerateState, context_schema=Context)
+    regen.add_node("regenerate", nodes.regenerate)
+    regen.add_edge(START, "regenerate")
+    regen.add_edge("regenerate", END)
+    return regen
 
 
 def build_graph(

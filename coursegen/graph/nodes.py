@@ -3,16 +3,18 @@
 import asyncio
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
+from pydantic import BaseModel
 
 from coursegen.chains.language import course_language
 from coursegen.chains.schemas import (
     Course,
+    CourseRequest,
     CourseTheme,
     CourseTopic,
     CourseUsage,
@@ -22,14 +24,22 @@ from coursegen.chains.schemas import (
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
 from coursegen.graph.context import Context
 from coursegen.graph.events import TokenRelay
-from coursegen.graph.state import State, ThemeResult, ThemeTask, TopicResult
+from coursegen.graph.state import RegenerateState, State, ThemeResult, ThemeTask, TopicResult
 from coursegen.graph.tasks import llm_call, topic_task
 
 ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
 def _dump(value: Any) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def _model(cls: type[ModelT], value: Any) -> ModelT:
+    """Accept a model or its JSON form: `langgraph dev` and the HTTP API pass plain JSON."""
+    return value if isinstance(value, cls) else cls.model_validate(value)
 
 
 class CourseNodes:
@@ -40,13 +50,14 @@ class CourseNodes:
 
     async def plan_outline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Write the course outline (stage 1)."""
-        request = state["request"]
+        request = _model(CourseRequest, state["request"])
         language = course_language(request)
         chains = self.resolve_chains(runtime)
-        done = await llm_call(chains.outline, request)
+        done = await llm_call("outline", chains.outline, request)
         outline: Outline = done["output"]
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
+            "request": request,
             "outline": outline,
             "language": language,
             "usage": CourseUsage().add("outline", done["usage"]),
@@ -54,7 +65,7 @@ class CourseNodes:
 
     async def review_outline(self, state: State) -> dict[str, Any]:
         """Pause for a person to approve or edit the outline, when the request asks for it."""
-        if not state["request"].options.review_outline:
+        if not _model(CourseRequest, state["request"]).options.review_outline:
             return {}
         answer = interrupt({"type": "review", "outline": _dump(state["outline"])})
         if isinstance(answer, dict) and answer.get("outline"):
@@ -65,17 +76,18 @@ class CourseNodes:
 
     def fan_out_themes(self, state: State) -> list[Send]:
         """Send every theme to its own `write_theme` branch."""
+        outline = _model(Outline, state["outline"])
         return [
             Send(
                 "write_theme",
                 ThemeTask(
-                    request=state["request"],
+                    request=_model(CourseRequest, state["request"]),
                     language=state["language"],
-                    outline=state["outline"],
+                    outline=outline,
                     theme_index=i,
                 ),
             )
-            for i in range(len(state["outline"].themes))
+            for i in range(len(outline.themes))
         ]
 
     async def write_theme(self, task: ThemeTask, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -86,9 +98,15 @@ class CourseNodes:
         """
         chains = self.resolve_chains(runtime)
         index = task["theme_index"]
+        task = ThemeTask(
+            request=_model(CourseRequest, task["request"]),
+            language=task["language"],
+            outline=_model(Outline, task["outline"]),
+            theme_index=index,
+        )
         inputs = TopicsInput(request=task["request"], outline=task["outline"], theme_index=index)
-        done = await llm_call(chains.topics, inputs)
-        topics: ThemeTopics = done["output"]
+        done = await llm_call("topics", chains.topics, inputs)
+        topics = _model(ThemeTopics, done["output"])
         get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
         usage = CourseUsage().add("topics", done["usage"])
         written = await asyncio.gather(
@@ -110,22 +128,22 @@ class CourseNodes:
         writer = get_stream_writer()
         where = {"theme": theme_index, "topic": j}
         usage = CourseUsage()
-        content_done = False
+        content = None
         try:
             inputs = ContentInput(
                 request=task["request"], theme=theme, topics=topics, topic_index=j
             )
             done = await llm_call(
-                chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
+                "content", chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
             )
-            content, content_done = done["output"], True
+            content = done["output"]
             usage = usage.add("content", done["usage"])
             writer({"type": "content", **where, "content": _dump(content)})
             polish_in = PolishInput(
                 request=task["request"], theme=theme, topic=topics.topics[j], content=content
             )
             done = await llm_call(
-                chains.polish, polish_in, TokenRelay(writer, "polish", theme_index, j)
+                "polish", chains.polish, polish_in, TokenRelay(writer, "polish", theme_index, j)
             )
             usage = usage.add("polish", done["usage"])
             writer({"type": "polished", **where, "polished": _dump(done["output"])})
@@ -135,14 +153,38 @@ class CourseNodes:
         except Exception as exc:  # one topic's failure must not lose the rest of the course
             message = f"{type(exc).__name__}: {exc}"
             writer(
-                {"type": "topic_error", **where, "message": message, "content_done": content_done}
+                {
+                    "type": "error",
+                    **where,
+                    "code": "topic_failed",
+                    "message": message,
+                    "retryable": True,
+                }
             )
-            return TopicResult(error=message), usage
+            return TopicResult(content=content, error=message), usage
+
+    async def regenerate(self, state: RegenerateState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Rewrite one theme (its topics and their material) or one topic of a course."""
+        course, i, j = state["course"], state["theme_index"], state.get("topic_index")
+        request = state["request"]
+        if state.get("instructions"):
+            requirements = f"{request.requirements}\n\nRevision request: {state['instructions']}"
+            request = request.model_copy(update={"requirements": requirements.strip()})
+        outline = Outline.model_validate({"themes": course["themes"]})
+        task = ThemeTask(
+            request=request, language=course["language"], outline=outline, theme_index=i
+        )
+        if j is None:
+            return await self.write_theme(task, runtime)
+        topics = ThemeTopics.model_validate({"topics": course["themes"][i]["topics"]})
+        result, usage = await self._write_topic(self.resolve_chains(runtime), task, topics, j)
+        return {"usage": usage}
 
     async def assemble(self, state: State) -> dict[str, Any]:
         """Assemble the course in outline order from the per-theme results."""
-        request, outline = state["request"], state["outline"]
-        results = state.get("themes", {})
+        request = _model(CourseRequest, state["request"])
+        outline = _model(Outline, state["outline"])
+        results = {int(i): _model(ThemeResult, r) for i, r in (state.get("themes") or {}).items()}
         themes = []
         for i, theme in enumerate(outline.themes):
             result = results.get(i)
@@ -169,7 +211,6 @@ class CourseNodes:
             requirements=request.requirements,
             language=state["language"],
             themes=themes,
-            usage=state.get("usage") or CourseUsage(),
+            usage=_model(CourseUsage, state.get("usage") or {}),
         )
-        get_stream_writer()({"type": "usage", "usage": _dump(course.usage)})
         return {"course": course}

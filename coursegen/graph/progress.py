@@ -1,63 +1,82 @@
-"""Fold the graph's custom-stream events into stage and done/total progress."""
+"""Fold the graph's custom-stream events into the course so far and its progress."""
 
-from dataclasses import dataclass, field
 from typing import Any
 
-STAGE_OF_EVENT = {
-    "outline": "outline",
-    "topics": "topics",
-    "content": "content",
-    "polished": "polish",
-}
 STAGE_ORDER = ("outline", "topics", "content", "polish")
 
 
-@dataclass
-class ProgressTracker:
-    """Count planned and finished LLM calls per stage as events arrive.
+class CourseSnapshot:
+    """The partial course built from outline, topics, content, polished and error events.
 
-    Totals grow as the plan unfolds: the outline fixes the number of topic calls, each
-    theme's topic list fixes its content and polish calls.
+    Progress is derived from it, so an event seen twice (a resumed run re-emits the
+    results of calls it did not repeat) never counts twice.
     """
 
-    total: dict[str, int] = field(
-        default_factory=lambda: {"outline": 1, "topics": 0, "content": 0, "polish": 0}
-    )
-    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGE_ORDER, 0))
-    stage: str = "outline"
+    def __init__(self, course: dict[str, Any] | None = None) -> None:
+        self.course: dict[str, Any] = course if course is not None else {"themes": []}
+
+    def apply(self, kind: str, data: dict[str, Any]) -> bool:
+        """Fold one event in; return whether the course changed."""
+        if kind == "outline":
+            self._set_outline(data)
+        elif kind == "topics":
+            self._theme(data["theme"])["topics"] = [
+                {**t, "content": None, "polished": None, "error": None}
+                for t in data["topics"]["topics"]
+            ]
+        elif kind in ("content", "polished"):
+            topic = self._topic(data)
+            topic[kind], topic["error"] = data[kind], None
+        elif kind == "error" and data.get("topic") is not None:
+            self._topic(data)["error"] = data["message"]
+        elif kind == "course":
+            self.course = data["course"]
+        else:
+            return False
+        return True
+
+    def _set_outline(self, data: dict[str, Any]) -> None:
+        old = self.course.get("themes", [])
+        keep = not data.get("edited")
+        self.course["language"] = data.get("language", self.course.get("language"))
+        self.course["themes"] = [
+            {**t, "topics": old[i].get("topics", []) if keep and i < len(old) else []}
+            for i, t in enumerate(data["outline"]["themes"])
+        ]
+
+    def _theme(self, index: int) -> dict[str, Any]:
+        return self.course["themes"][index]
+
+    def _topic(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._theme(data["theme"])["topics"][data["topic"]]
+
+    def progress(self) -> dict[str, Any]:
+        """Calls done and planned per stage, the furthest stage reached, and the totals."""
+        themes = self.course.get("themes", [])
+        topics = [t for theme in themes for t in theme.get("topics", [])]
+        stages = {
+            "outline": (1 if themes else 0, 1),
+            "topics": (sum(1 for t in themes if t.get("topics")), len(themes)),
+            "content": (sum(1 for t in topics if t.get("content") or t.get("error")), len(topics)),
+            "polish": (sum(1 for t in topics if t.get("polished") or t.get("error")), len(topics)),
+        }
+        reached = [s for s in STAGE_ORDER if stages[s][0] > 0] or ["outline"]
+        return {
+            "stage": reached[-1],
+            "done": sum(done for done, _ in stages.values()),
+            "total": sum(total for _, total in stages.values()),
+            "stages": {s: {"done": d, "total": t} for s, (d, t) in stages.items()},
+        }
+
+
+class ProgressTracker:
+    """Turn a stream of graph events into `progress` events (for LangServe's /course/stream)."""
+
+    def __init__(self) -> None:
+        self.snapshot = CourseSnapshot()
 
     def update(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """Account for one event; return a `progress` event when it finished a call."""
-        kind = event.get("type")
-        if kind == "outline" and not event.get("edited"):
-            self.total["topics"] = len(event["outline"]["themes"])
-        elif kind == "topics":
-            count = len(event["topics"]["topics"])
-            self.total["content"] += count
-            self.total["polish"] += count
-        elif kind == "topic_error":
-            self._fail_topic(event)
-            return self.snapshot("content")
-        if kind not in STAGE_OF_EVENT or event.get("edited"):
+        """Account for one event; return a `progress` event when it changed the course."""
+        if event.get("type") == "token" or not self.snapshot.apply(str(event.get("type")), event):
             return None
-        stage = STAGE_OF_EVENT[str(kind)]
-        self.done[stage] += 1
-        return self.snapshot(stage)
-
-    def _fail_topic(self, event: dict[str, Any]) -> None:
-        # A failed topic will write no content (if it failed there) and no polish.
-        if not event.get("content_done"):
-            self.done["content"] += 1
-        self.done["polish"] += 1
-
-    def snapshot(self, stage: str) -> dict[str, Any]:
-        """Return the current progress as a `progress` event."""
-        if STAGE_ORDER.index(stage) > STAGE_ORDER.index(self.stage):
-            self.stage = stage
-        return {
-            "type": "progress",
-            "stage": self.stage,
-            "done": sum(self.done.values()),
-            "total": sum(self.total.values()),
-            "stages": {s: {"done": self.done[s], "total": self.total[s]} for s in STAGE_ORDER},
-        }
+        return {"type": "progress", **self.snapshot.progress()}

@@ -40,11 +40,11 @@ class CourseRunnable(Runnable[CourseRequest, Course]):
         self._graph = graph
 
     @property
-    def InputType(self) -> type[CourseRequest]:  # noqa: N802 (LangChain's name)
+    def InputType(self) -> type[CourseRequest]:
         return CourseRequest
 
     @property
-    def OutputType(self) -> type[Course]:  # noqa: N802 (LangChain's name)
+    def OutputType(self) -> type[Course]:
         return Course
 
     async def _events(

@@ -39,8 +39,8 @@ def merge_themes(
 
 
 def add_usage(left: CourseUsage | None, right: CourseUsage | None) -> CourseUsage:
-    """Sum the usage reported by parallel branches."""
-    return (left or CourseUsage()) + (right or CourseUsage())
+    """Sum the usage reported by parallel branches (either may arrive as its JSON form)."""
+    return CourseUsage.model_validate(left or {}) + CourseUsage.model_validate(right or {})
 
 
 class InputState(TypedDict):
@@ -84,3 +84,22 @@ class ThemeTask(TypedDict):
 def state_value(state: Any, key: str) -> Any:
     """Read a key of a state that may be a dict or an object."""
     return state[key] if isinstance(state, dict) else getattr(state, key)
+
+
+class RegenerateState(TypedDict, total=False):
+    """Input and working state of a regeneration of one theme or one topic."""
+
+    course: dict[str, Any]
+    """The course as it stands (JSON), whose theme or topic is rewritten."""
+    request: CourseRequest
+    """The original course request."""
+    theme_index: int
+    """Zero-based index of the theme to rewrite."""
+    topic_index: int | None
+    """Zero-based index of the topic to rewrite; the whole theme when None."""
+    instructions: str
+    """What the person wants changed."""
+    themes: Annotated[dict[int, ThemeResult], merge_themes]
+    """The rewritten theme's results."""
+    usage: Annotated[CourseUsage, add_usage]
+    """Tokens spent by the regeneration."""

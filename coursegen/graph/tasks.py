@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import openai
 from langchain_core.runnables import Runnable
+from langgraph.config import get_stream_writer
 from langgraph.func import task
 from langgraph.types import RetryPolicy
 
@@ -34,11 +35,13 @@ LLM_RETRY = RetryPolicy(
 
 @task(name="llm_call", retry_policy=LLM_RETRY)
 async def llm_call(
-    chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
+    stage: str, chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
 ) -> dict[str, Any]:
     """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
     runnable = chain.with_config(callbacks=[relay]) if relay else chain
     result = await runnable.ainvoke(inputs)
+    # Reported here, where the call really ran: a resumed run does not pay for it twice.
+    get_stream_writer()({"type": "usage", "stage": stage, "usage": result.usage.model_dump()})
     return {"output": result.output, "usage": result.usage}
 
 

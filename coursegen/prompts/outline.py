@@ -58,7 +58,7 @@ OUTLINE = PromptSpec(
         "course_data": '<course_data>\n{"course_name": "Английский для технических '
         'специальностей", "description": "Курс для студентов инженерных направлений", '
         '"requirements": "Уровень B1, упор на чтение документации"}\n</course_data>',
-        "theme_count": "Предложи 5 тем.",
+        "theme_count": "Количество тем: ровно 5.",
         "language_name": "русском",
     },
     example_response=(

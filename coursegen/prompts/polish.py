@@ -50,7 +50,8 @@ POLISH = PromptSpec(
     },
     human={
         "ru": "Отредактируй черновик топика из поля «topic» данных курса.\n\n{course_data}",
-        "en": "Edit the draft of the topic in the “topic” field of the course data.\n\n{course_data}",
+        "en": "Edit the draft of the topic in the “topic” field of the course "
+        "data.\n\n{course_data}",
     },
     example_request={
         "course_data": '<course_data>\n{"course_name": "Английский для технических '

@@ -57,7 +57,7 @@ TOPICS = PromptSpec(
         'английского", "..."], "theme": {"title": "Основы технического английского", '
         '"description": "Основные термины и выражения"}}\n</course_data>',
         "theme_number": "2",
-        "topic_count": "Предложи 3 топика.",
+        "topic_count": "Количество топиков: ровно 3.",
         "language_name": "русском",
     },
     example_response=(

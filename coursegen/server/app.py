@@ -12,7 +12,8 @@ from coursegen.chains.stages import build_course_chains
 from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
-from coursegen.server.routes import health
+from coursegen.server.jobs.wiring import open_jobs
+from coursegen.server.routes import courses, health
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
 
@@ -40,7 +41,9 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         async with open_checkpointer(settings) as saver:
             holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
             app.state.graph = holder.graph
-            yield
+            async with open_jobs(settings, holder.graph, saver, model) as jobs:
+                app.state.jobs = jobs
+                yield
         holder.graph = None
 
     app = FastAPI(
@@ -51,5 +54,6 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     )
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(courses.router)
     mount_langserve(app, CourseRunnable(holder), build_course_chains(model, mode))
     return app

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8000, ge=1, le=65535)
     max_running_jobs: int = Field(default=4, ge=1, description="Jobs one replica runs at once.")
+    lease_s: float = Field(
+        default=15.0, gt=0, description="Job lease; a dead replica's jobs move after it."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property

@@ -1,0 +1,44 @@
+"""Provide request dependencies: the jobs service, the caller's identity, the current job."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from coursegen.server.jobs.broker import LocalBroker
+from coursegen.server.jobs.models import Job
+from coursegen.server.jobs.service import JobService
+from coursegen.server.jobs.store import SqlJobStore
+
+
+def get_service(request: Request) -> JobService:
+    return request.app.state.jobs  # type: ignore[no-any-return]
+
+
+def get_owner() -> str:
+    """The caller's identity (single-user until API keys are configured)."""
+    return "local"
+
+
+ServiceDep = Annotated[JobService, Depends(get_service)]
+OwnerDep = Annotated[str, Depends(get_owner)]
+
+
+async def get_job(job_id: str, service: ServiceDep, owner: OwnerDep) -> Job:
+    """Load a job of the caller's, or answer 404 (also for other owners' jobs)."""
+    job = await service.get(job_id, owner)
+    if job is None:
+        raise HTTPException(status_code=404, detail=f"no course job {job_id}")
+    return job
+
+
+def get_store(request: Request) -> SqlJobStore:
+    return request.app.state.jobs.store  # type: ignore[no-any-return]
+
+
+def get_broker(request: Request) -> LocalBroker:
+    return request.app.state.jobs.broker  # type: ignore[no-any-return]
+
+
+JobDep = Annotated[Job, Depends(get_job)]
+StoreDep = Annotated[SqlJobStore, Depends(get_store)]
+BrokerDep = Annotated[LocalBroker, Depends(get_broker)]

@@ -1,0 +1,1 @@
+"""Run course generation as durable jobs whose events are stored, replayed and fanned out."""

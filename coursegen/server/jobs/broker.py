@@ -1,0 +1,122 @@
+"""Fan stored events out to live subscribers: in-process, or across replicas through Redis."""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from coursegen.server.jobs.models import Event
+
+log = logging.getLogger(__name__)
+ControlHandler = Callable[[dict[str, Any]], Awaitable[None]]
+QUEUE_BATCHES = 256  # a subscriber this far behind re-reads from the store instead
+OVERFLOW: list[Event] = []  # sentinel batch: "you fell behind, re-read the log"
+
+
+class LocalBroker:
+    """Deliver event batches to this process's subscribers; never blocks the publisher."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[list[Event]]]] = defaultdict(set)
+        self.on_control: ControlHandler | None = None
+
+    async def start(self) -> None:
+        """Nothing to connect in-process."""
+
+    async def close(self) -> None:
+        """Nothing to disconnect in-process."""
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, job_id: str) -> AsyncIterator[asyncio.Queue[list[Event]]]:
+        queue: asyncio.Queue[list[Event]] = asyncio.Queue(QUEUE_BATCHES)
+        self._subscribers[job_id].add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers[job_id].discard(queue)
+            if not self._subscribers[job_id]:
+                del self._subscribers[job_id]
+
+    def subscriber_count(self) -> int:
+        return sum(len(queues) for queues in self._subscribers.values())
+
+    def deliver(self, job_id: str, events: list[Event]) -> None:
+        for queue in self._subscribers.get(job_id, ()):
+            try:
+                queue.put_nowait(events)
+            except asyncio.QueueFull:  # a slow reader must not slow the job: it resyncs
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                queue.put_nowait(OVERFLOW)
+
+    async def publish(self, job_id: str, events: list[Event]) -> None:
+        self.deliver(job_id, events)
+
+    async def control(self, message: dict[str, Any]) -> None:
+        """Tell every replica (here: this process) about a cancel or new work."""
+        if self.on_control is not None:
+            await self.on_control(message)
+
+
+class RedisBroker(LocalBroker):
+    """Relay batches and control messages between replicas over Redis pub/sub."""
+
+    EVENTS = "coursegen:events:"
+    CONTROL = "coursegen:control"
+
+    def __init__(self, url: str, replica_id: str) -> None:
+        super().__init__()
+        import redis.asyncio as redis
+
+        self.redis = redis.from_url(url)
+        self.replica_id = replica_id
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.psubscribe(f"{self.EVENTS}*")
+        await pubsub.subscribe(self.CONTROL)
+        self._listener = asyncio.create_task(self._listen(pubsub))
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self.redis.aclose()
+
+    async def publish(self, job_id: str, events: list[Event]) -> None:
+        self.deliver(job_id, events)
+        payload = orjson.dumps(
+            {"from": self.replica_id, "events": [e.model_dump() for e in events]}
+        )
+        await self.redis.publish(f"{self.EVENTS}{job_id}", payload)
+
+    async def control(self, message: dict[str, Any]) -> None:
+        await self.redis.publish(self.CONTROL, orjson.dumps(message))
+
+    async def _listen(self, pubsub: Any) -> None:
+        async with pubsub:
+            while True:
+                try:
+                    message = await pubsub.get_message(timeout=1.0)
+                except Exception:  # Redis hiccup: subscribers resync from the store
+                    log.exception("redis listener failed; retrying")
+                    await asyncio.sleep(1)
+                    continue
+                if message is not None:
+                    await self._dispatch(message)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        channel = message["channel"].decode()
+        body = orjson.loads(message["data"])
+        if channel == self.CONTROL:
+            if self.on_control is not None:
+                await self.on_control(body)
+        elif body["from"] != self.replica_id:
+            job_id = channel.removeprefix(self.EVENTS)
+            self.deliver(job_id, [Event(**e) for e in body["events"]])

@@ -1,0 +1,218 @@
+"""Run one job's generation on the graph and write what happens to its event log."""
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import openai
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from coursegen.chains.models import ProviderConfigError
+from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
+from coursegen.chains.structured import StructuredOutputError
+from coursegen.graph.progress import CourseSnapshot
+from coursegen.server.jobs.broker import LocalBroker
+from coursegen.server.jobs.eventlog import JobEventLog
+from coursegen.server.jobs.models import Job, JobStatus
+from coursegen.server.jobs.store import SqlJobStore
+
+log = logging.getLogger(__name__)
+
+
+class StopReason:
+    """Why the manager cancelled a run: only a user's cancel ends the job."""
+
+    CANCEL = "cancel"
+    SHUTDOWN = "shutdown"
+    LEASE_LOST = "lease_lost"
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    """Describe a job failure as an `error` event: code, message, retryable."""
+    if isinstance(exc, ProviderConfigError):
+        code, retryable = "provider_config", False
+    elif isinstance(exc, StructuredOutputError):
+        code, retryable = "invalid_output", True
+    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        code, retryable = "provider_auth", False
+    elif isinstance(exc, openai.APIError):
+        code, retryable = "provider_error", True
+    else:
+        code, retryable = "internal", True
+    return {"code": code, "message": f"{type(exc).__name__}: {exc}", "retryable": retryable}
+
+
+def initial_course(job: Job) -> dict[str, Any]:
+    request = job.request
+    return {
+        "course_name": request.course_name,
+        "description": request.description,
+        "requirements": request.requirements,
+        "language": request.language,
+        "themes": [],
+    }
+
+
+class JobRunner:
+    """Drive the course graph for jobs this replica holds, one `run()` per claimed job."""
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph,
+        regenerate_graph: CompiledStateGraph,
+        store: SqlJobStore,
+        broker: LocalBroker,
+        worker: str,
+    ) -> None:
+        self.graph, self.regenerate_graph = graph, regenerate_graph
+        self.store, self.broker, self.worker = store, broker, worker
+        self.stop_reasons: dict[str, str] = {}
+
+    async def run(self, job: Job) -> None:
+        """Run (or resume) a job until it completes, fails, is cancelled or awaits review."""
+        events = JobEventLog(
+            self.store,
+            self.broker,
+            job.id,
+            self.worker,
+            CourseSnapshot(job.course or initial_course(job)),
+        )
+        if job.cancel_requested:
+            await self._finish(events, JobStatus.CANCELLED)
+            return
+        usage = job.usage
+        try:
+            async with events.flushing():
+                events.emit("status", {"status": JobStatus.RUNNING.value})
+                events.set_fields(status=JobStatus.RUNNING)
+                action = job.action or {"kind": "start"}
+                if action["kind"] == "regenerate":
+                    status = await self._regenerate(job, action, events, usage)
+                else:
+                    status = await self._generate(job, action, events, usage)
+            await self._finish(events, status)
+        except asyncio.CancelledError:
+            reason = self.stop_reasons.pop(job.id, StopReason.SHUTDOWN)
+            if reason == StopReason.CANCEL:
+                await asyncio.shield(self._finish(events, JobStatus.CANCELLED))
+                return
+            raise
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            await self._finish(events, JobStatus.FAILED, error_of(events.failure or exc))
+
+    async def _finish(
+        self, events: JobEventLog, status: JobStatus, error: dict[str, Any] | None = None
+    ) -> None:
+        if error is not None:
+            events.emit("error", error)
+        events.emit("status", {"status": status.value})
+        if status != JobStatus.AWAITING_REVIEW:
+            events.emit("end", {"status": status.value})
+        events.set_fields(status=status, action=None, error=error, cancel_requested=False)
+        await events.flush()
+
+    def _relay(
+        self, events: JobEventLog, payload: dict[str, Any], usage: list[CourseUsage]
+    ) -> None:
+        kind = payload.pop("type")
+        if kind == "usage":
+            call = TokenUsage.model_validate(payload["usage"])
+            stage: Stage = payload["stage"]
+            usage[0] = usage[0].add(stage, call)
+            events.emit(
+                "usage", {"stage": stage, "call": call.model_dump(), "total": usage[0].model_dump()}
+            )
+            events.set_fields(usage=usage[0])
+            return
+        events.emit(kind, payload)
+
+    async def _stream(
+        self,
+        graph: CompiledStateGraph,
+        inputs: Any,
+        config: dict[str, Any],
+        events: JobEventLog,
+        usage: list[CourseUsage],
+    ) -> Any:
+        """Relay a graph run's custom events; return the interrupt value if it paused."""
+        interrupt = None
+        async for mode, payload in graph.astream(inputs, config, stream_mode=["custom", "updates"]):
+            if mode == "custom":
+                self._relay(events, dict(payload), usage)
+            elif "__interrupt__" in payload:
+                interrupt = payload["__interrupt__"][0].value
+        return interrupt
+
+    async def _generate(
+        self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
+    ) -> JobStatus:
+        config = {"configurable": {"thread_id": job.id}}
+        state = await self.graph.aget_state(config)
+        if not state.values:
+            inputs: Any = {"request": job.request}
+        elif state.interrupts:
+            if action["kind"] != "resume":
+                return await self._await_review(events, state.interrupts[0].value)
+            inputs = Command(resume=action["value"])
+        else:
+            inputs = None  # continue from the last checkpoint
+        running = [usage]
+        if state.next or not state.values:
+            interrupt = await self._stream(self.graph, inputs, config, events, running)
+            if interrupt is not None:
+                return await self._await_review(events, interrupt)
+        final = (await self.graph.aget_state(config)).values
+        self._complete(events, final["course"].model_dump(mode="json"))
+        return JobStatus.COMPLETED
+
+    async def _await_review(self, events: JobEventLog, value: dict[str, Any]) -> JobStatus:
+        events.emit("review", {"outline": value["outline"]})
+        return JobStatus.AWAITING_REVIEW
+
+    def _complete(self, events: JobEventLog, course: dict[str, Any]) -> None:
+        """Emit what the log misses of the final course, then make the course authoritative."""
+        have = events.snapshot.course.get("themes", [])
+        for i, theme in enumerate(course["themes"]):
+            for j, topic in enumerate(theme["topics"]):
+                seen = (
+                    have[i]["topics"][j]
+                    if i < len(have) and j < len(have[i].get("topics", []))
+                    else {}
+                )
+                for kind in ("content", "polished"):
+                    if topic.get(kind) is not None and seen.get(kind) != topic[kind]:
+                        events.emit(kind, {"theme": i, "topic": j, kind: topic[kind]})
+        events.snapshot.apply("course", {"course": course})
+        events.set_fields(course=course, usage=course["usage"])
+
+    async def _regenerate(
+        self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
+    ) -> JobStatus:
+        config = {"configurable": {"thread_id": f"{job.id}:regenerate:{action['id']}"}}
+        course = events.snapshot.course
+        state = await self.regenerate_graph.aget_state(config)
+        inputs = (
+            None
+            if state.values
+            else {
+                "course": course,
+                "request": job.request,
+                "theme_index": action["theme"],
+                "topic_index": action.get("topic"),
+                "instructions": action.get("instructions", ""),
+            }
+        )
+        running = [usage]
+        await self._stream(self.regenerate_graph, inputs, config, events, running)
+        merged = dict(events.snapshot.course)
+        merged["usage"] = running[0].model_dump(mode="json")
+        self._complete(events, merged)
+        return JobStatus.COMPLETED
+
+
+def new_action(kind: str, **fields: Any) -> dict[str, Any]:
+    """An action for a worker to carry out, with an id that names its checkpoint thread."""
+    return {"kind": kind, "id": uuid.uuid4().hex[:12], **fields}

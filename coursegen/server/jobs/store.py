@@ -1,0 +1,254 @@
+"""Keep jobs and their event logs in SQL: one implementation, SQLite and PostgreSQL dialects."""
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+import orjson
+
+from coursegen.server.jobs.models import Event, Job, JobStatus
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS coursegen_jobs (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, stage TEXT,
+        request TEXT NOT NULL, progress TEXT NOT NULL, course TEXT, usage TEXT NOT NULL,
+        error TEXT, last_event_id INTEGER NOT NULL DEFAULT 0, action TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0, idempotency_key TEXT, lease_owner TEXT,
+        lease_expires_at DOUBLE PRECISION, runs INTEGER NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS coursegen_jobs_idem ON coursegen_jobs (owner, idempotency_key)",
+    "CREATE INDEX IF NOT EXISTS coursegen_jobs_list ON coursegen_jobs (owner, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS coursegen_jobs_claim ON coursegen_jobs (status, lease_expires_at)",
+    """CREATE TABLE IF NOT EXISTS coursegen_events (
+        job_id TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (job_id, id))""",
+]
+JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action")
+COLUMNS = (
+    "id",
+    "owner",
+    "status",
+    "stage",
+    "request",
+    "progress",
+    "course",
+    "usage",
+    "error",
+    "last_event_id",
+    "action",
+    "cancel_requested",
+    "idempotency_key",
+    "lease_owner",
+    "lease_expires_at",
+    "runs",
+    "created_at",
+    "updated_at",
+)
+RUNNABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+class LeaseLost(RuntimeError):
+    """This worker no longer owns the job; another replica has taken it over."""
+
+
+class Tx(Protocol):
+    """What a transaction offers: run a statement, fetch rows."""
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+    async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS and value is not None:
+        if hasattr(value, "model_dump"):
+            value = value.model_dump(mode="json")
+        return orjson.dumps(value).decode()
+    if column == "cancel_requested":
+        return int(bool(value))
+    if column == "status" and value is not None:
+        return str(value)
+    return value
+
+
+def _job(row: dict[str, Any]) -> Job:
+    data = {
+        k: orjson.loads(v) if k in JSON_COLUMNS and v is not None else v for k, v in row.items()
+    }
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return Job.model_validate(data)
+
+
+class SqlJobStore(ABC):
+    """Jobs and events on a SQL database; subclasses bring the connection and dialect."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """Open a transaction (serialised on SQLite, pooled on PostgreSQL)."""
+
+    @abstractmethod
+    def for_update(self) -> str:
+        """Row-lock suffix for SELECT inside a transaction ('' where unsupported)."""
+
+    async def setup(self) -> None:
+        async with self.transaction() as tx:
+            for statement in SCHEMA:
+                await tx.run(statement)
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        """Insert a job; with an idempotency key already used, return that job and False."""
+        names = ", ".join(COLUMNS)
+        marks = ", ".join("?" for _ in COLUMNS)
+        values = [_encode(c, getattr(job, c)) for c in COLUMNS]
+        async with self.transaction() as tx:
+            inserted = await tx.run(
+                f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks}) "
+                "ON CONFLICT (owner, idempotency_key) DO NOTHING",
+                values,
+            )
+            if inserted:
+                return job, True
+            rows = await tx.fetch(
+                f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
+                (job.owner, job.idempotency_key),
+            )
+        return _job(rows[0]), False
+
+    async def get(self, job_id: str) -> Job | None:
+        async with self.transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT {', '.join(COLUMNS)} FROM coursegen_jobs WHERE id = ?", (job_id,)
+            )
+        return _job(rows[0]) if rows else None
+
+    async def list_jobs(
+        self, owner: str, limit: int, before: tuple[float, str] | None
+    ) -> list[Job]:
+        """Jobs of an owner, newest first, strictly older than the cursor when given."""
+        sql = f"SELECT {', '.join(COLUMNS)} FROM coursegen_jobs WHERE owner = ?"
+        params: list[Any] = [owner]
+        if before:
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [before[0], before[0], before[1]]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        async with self.transaction() as tx:
+            rows = await tx.fetch(sql, [*params, limit])
+        return [_job(r) for r in rows]
+
+    async def delete(self, job_id: str) -> bool:
+        async with self.transaction() as tx:
+            await tx.run("DELETE FROM coursegen_events WHERE job_id = ?", (job_id,))
+            return bool(await tx.run("DELETE FROM coursegen_jobs WHERE id = ?", (job_id,)))
+
+    async def update(
+        self, job_id: str, fields: dict[str, Any], *, statuses: Sequence[str] | None = None
+    ) -> bool:
+        """Set fields of a job (only while its status is one of `statuses`, when given)."""
+        fields = {**fields, "updated_at": time.time()}
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        sql = f"UPDATE coursegen_jobs SET {sets} WHERE id = ?"
+        params = [*(_encode(k, v) for k, v in fields.items()), job_id]
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params += [str(s) for s in statuses]
+        async with self.transaction() as tx:
+            return bool(await tx.run(sql, params))
+
+    async def append(
+        self, job_id: str, worker: str, events: Sequence[tuple[str, str]], fields: dict[str, Any]
+    ) -> list[Event]:
+        """Store events with the next ids and update the job, atomically, if `worker` holds it."""
+        async with self.transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT last_event_id, lease_owner FROM coursegen_jobs WHERE id = ?{self.for_update()}",
+                (job_id,),
+            )
+            if not rows or rows[0]["lease_owner"] != worker:
+                raise LeaseLost(f"job {job_id} is no longer held by {worker}")
+            first = rows[0]["last_event_id"] + 1
+            stored = [Event(id=first + i, type=t, data=d) for i, (t, d) in enumerate(events)]
+            if stored:
+                await tx.run_many(
+                    "INSERT INTO coursegen_events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
+                    [(job_id, e.id, e.type, e.data) for e in stored],
+                )
+            fields = {**fields, "last_event_id": first - 1 + len(stored), "updated_at": time.time()}
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            await tx.run(
+                f"UPDATE coursegen_jobs SET {sets} WHERE id = ?",
+                [*(_encode(k, v) for k, v in fields.items()), job_id],
+            )
+        return stored
+
+    async def events_after(self, job_id: str, after: int, limit: int = 1000) -> list[Event]:
+        async with self.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id, type, data FROM coursegen_events WHERE job_id = ? AND id > ? "
+                "ORDER BY id LIMIT ?",
+                (job_id, after, limit),
+            )
+        return [Event(**r) for r in rows]
+
+    async def claim(
+        self, worker: str, ttl_s: float, limit: int, *, cancels_only: bool = False
+    ) -> list[Job]:
+        """Take up to `limit` runnable jobs whose lease is free or expired; cancels come first."""
+        now = time.time()
+        sql = (
+            f"SELECT id FROM coursegen_jobs WHERE status IN (?, ?) "
+            "AND (lease_owner IS NULL OR lease_expires_at < ?)"
+        )
+        if cancels_only:
+            sql += " AND cancel_requested = 1"
+        sql += " ORDER BY cancel_requested DESC, created_at LIMIT ?"
+        async with self.transaction() as tx:
+            candidates = [r["id"] for r in await tx.fetch(sql, (*RUNNABLE, now, limit))]
+        claimed = []
+        for job_id in candidates:
+            async with self.transaction() as tx:
+                won = await tx.run(
+                    "UPDATE coursegen_jobs SET lease_owner = ?, lease_expires_at = ?, runs = runs + 1 "
+                    "WHERE id = ? AND status IN (?, ?) AND (lease_owner IS NULL OR lease_expires_at < ?)",
+                    (worker, now + ttl_s, job_id, *RUNNABLE, now),
+                )
+            if won and (job := await self.get(job_id)) is not None:
+                claimed.append(job)
+        return claimed
+
+    async def renew(self, worker: str, job_ids: Sequence[str], ttl_s: float) -> set[str]:
+        """Extend this worker's leases; return the ids it still holds."""
+        if not job_ids:
+            return set()
+        marks = ", ".join("?" for _ in job_ids)
+        async with self.transaction() as tx:
+            await tx.run(
+                f"UPDATE coursegen_jobs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN ({marks})",
+                (time.time() + ttl_s, worker, *job_ids),
+            )
+            rows = await tx.fetch(
+                f"SELECT id FROM coursegen_jobs WHERE lease_owner = ? AND id IN ({marks})",
+                (worker, *job_ids),
+            )
+        return {r["id"] for r in rows}
+
+    async def release(self, worker: str, job_ids: Sequence[str] | None = None) -> None:
+        """Give leases back so that another worker can take the jobs at once."""
+        sql = "UPDATE coursegen_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?"
+        params: list[Any] = [worker]
+        if job_ids is not None:
+            if not job_ids:
+                return
+            sql += f" AND id IN ({', '.join('?' for _ in job_ids)})"
+            params += list(job_ids)
+        async with self.transaction() as tx:
+            await tx.run(sql, params)
+
+    async def release_all(self) -> None:
+        """Free every lease (single-process mode: a restarted process owns all jobs)."""
+        async with self.transaction() as tx:
+            await tx.run("UPDATE coursegen_jobs SET lease_owner = NULL, lease_expires_at = NULL")

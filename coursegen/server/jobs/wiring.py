@@ -1,0 +1,66 @@
+"""Open the jobs machinery for the configured mode: SQLite in-process, or PostgreSQL + Redis."""
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from coursegen.graph.graph import make_regenerate_builder
+from coursegen.server.jobs.broker import LocalBroker, RedisBroker
+from coursegen.server.jobs.manager import JobManager
+from coursegen.server.jobs.runner import JobRunner
+from coursegen.server.jobs.service import JobService
+from coursegen.server.jobs.sqlite_store import SqliteJobStore
+from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.settings import Settings
+
+
+def _store(settings: Settings) -> SqlJobStore:
+    if settings.uses_postgres:
+        from coursegen.server.jobs.postgres_store import PostgresJobStore
+
+        assert settings.database_url is not None
+        return PostgresJobStore(settings.database_url)
+    return SqliteJobStore(settings.sqlite_path)
+
+
+@asynccontextmanager
+async def open_jobs(
+    settings: Settings,
+    graph: CompiledStateGraph,
+    checkpointer: BaseCheckpointSaver,
+    model: BaseChatModel,
+) -> AsyncIterator[JobService]:
+    """Start the store, broker and this replica's worker; drain and close them on exit."""
+    worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    store = _store(settings)
+    await store.setup()
+    broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
+    await broker.start()
+    if not settings.uses_postgres:
+        await store.release_all()  # one process owns the SQLite file: its old leases are void
+    regenerate = make_regenerate_builder(model, settings.structured_output).compile(
+        checkpointer=checkpointer
+    )
+    runner = JobRunner(graph, regenerate, store, broker, worker)
+    manager = JobManager(
+        store,
+        broker,
+        runner,
+        worker=worker,
+        max_running=settings.max_running_jobs,
+        lease_s=settings.lease_s,
+    )
+    service = JobService(store, broker, checkpointer)
+    service.manager = manager
+    await manager.start()
+    try:
+        yield service
+    finally:
+        await manager.drain()
+        await broker.close()
+        await store.close()

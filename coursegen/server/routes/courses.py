@@ -1,0 +1,144 @@
+"""Serve the durable jobs API: create, read, follow (SSE), review, regenerate, cancel, delete."""
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from coursegen.chains.schemas import CourseRequest
+from coursegen.server.deps import BrokerDep, JobDep, OwnerDep, ServiceDep, StoreDep
+from coursegen.server.jobs.models import (
+    Job,
+    JobCreated,
+    JobPage,
+    JobSnapshot,
+    Progress,
+    RegenerateRequest,
+    ReviewAnswer,
+)
+from coursegen.server.jobs.service import JobConflict
+from coursegen.server.jobs.subscribe import follow
+
+router = APIRouter(prefix="/courses", tags=["courses"])
+HEARTBEAT_S = 15
+
+
+def snapshot(job: Job) -> JobSnapshot:
+    progress = Progress(done=job.progress.get("done", 0), total=job.progress.get("total", 0))
+    return JobSnapshot(
+        id=job.id,
+        status=job.status,
+        stage=job.stage,
+        progress=progress,
+        course=job.course,
+        usage=job.usage,
+        error=job.error,
+        last_event_id=job.last_event_id,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+@router.post("", status_code=202, response_model=JobCreated)
+async def create_course(
+    request: CourseRequest,
+    response: Response,
+    service: ServiceDep,
+    owner: OwnerDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JobCreated:
+    """Start generating a course; answers at once with the job and where to follow it."""
+    job, _ = await service.create(request, owner, idempotency_key)
+    response.headers["Location"] = f"/courses/{job.id}"
+    return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
+
+
+@router.get("", response_model=JobPage)
+async def list_courses(
+    service: ServiceDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> JobPage:
+    """List the caller's jobs, newest first."""
+    before = _decode_cursor(cursor) if cursor else None
+    jobs = await service.store.list_jobs(owner, limit + 1, before)
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    next_cursor = _encode_cursor(jobs[-1]) if more else None
+    return JobPage(items=[snapshot(j) for j in jobs], next_cursor=next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobSnapshot)
+async def get_course(job: JobDep) -> JobSnapshot:
+    """The job's status, progress, the course so far, usage and error."""
+    return snapshot(job)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def course_events(
+    job: JobDep,
+    store: StoreDep,
+    broker: BrokerDep,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+) -> EventSourceResponse:
+    """Server-Sent Events: the job's log from the start (or after an id), then live."""
+    start = last_event_id if last_event_id is not None else (after or 0)
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        async for event in follow(store, broker, job.id, start):
+            yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+
+    return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
+
+
+@router.post("/{job_id}/cancel", response_model=JobSnapshot)
+async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
+    """Stop the job and the provider calls in flight; idempotent."""
+    return snapshot(await service.cancel(job))
+
+
+@router.post("/{job_id}/review", response_model=JobSnapshot)
+async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
+    """Approve the outline, or send an edited one, and let generation continue."""
+    try:
+        return snapshot(await service.review(job, answer))
+    except JobConflict as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.post("/{job_id}/regenerate", status_code=202, response_model=JobSnapshot)
+async def regenerate_course(
+    job: JobDep, ask: RegenerateRequest, service: ServiceDep
+) -> JobSnapshot:
+    """Rewrite one theme or one topic; the rest of the course stays as it is."""
+    try:
+        return snapshot(await service.regenerate(job, ask))
+    except JobConflict as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.delete("/{job_id}", status_code=204)
+async def delete_course(job: JobDep, service: ServiceDep) -> Response:
+    """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
+    await service.delete(job)
+    return Response(status_code=204)
+
+
+def _encode_cursor(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at!r}|{job.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return float(created), job_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(status_code=422, detail="invalid cursor") from exc
