@@ -16,7 +16,14 @@ from langgraph.types import Command
 from coursegen.chains.models import ModelOptions, load_chat_model
 from coursegen.chains.schemas import Course, CourseOptions, CourseRequest, TokenUsage
 from coursegen.graph import build_graph
-from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM, default_answer
+from tests.support.scripted_llm import (
+    DATA_RE,
+    Call,
+    Fault,
+    Reply,
+    ScriptedLLM,
+    default_answer,
+)
 
 SCHEMA_STAGE = {
     "Outline": "outline",
@@ -39,9 +46,18 @@ def chat_model(llm: ScriptedLLM) -> BaseChatModel:
     return load_chat_model("openai:scripted", ModelOptions(base_url=llm.base_url, max_retries=0))
 
 
+def call_data(call: Call) -> dict[str, Any]:
+    """The <course_data> of a call's prompt (a re-ask carries it in an earlier message)."""
+    for message in reversed(call.messages):
+        match = DATA_RE.search(str(message.get("content") or ""))
+        if match:
+            return dict(json.loads(match.group(1)))
+    return {}
+
+
 def theme_of(call: Call) -> str | None:
     """The theme a call is about (None for the outline)."""
-    data = call.data
+    data = call_data(call)
     if call.schema == "ThemeTopics":
         return str(data["theme"]["title"])
     if call.schema == "TopicContent":
@@ -53,7 +69,7 @@ def theme_of(call: Call) -> str | None:
 
 def topic_of(call: Call) -> str | None:
     """The topic title a content or polish call is about."""
-    topic = call.data.get("topic")
+    topic = call_data(call).get("topic")
     if isinstance(topic, dict):
         return str(topic["title"])
     return None if topic is None else str(topic)
@@ -69,23 +85,23 @@ def server_usage(call: Call, chunk_chars: int) -> TokenUsage:
     prompt = len(call.prompt_text) // 4
     completion = math.ceil(len(answer) / chunk_chars)
     return TokenUsage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, calls=1
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        calls=1,
     )
 
 
-def max_in_flight(calls: list[Call], schema: str) -> int:
-    """The most calls of any schema running at one instant when a call of `schema` started."""
-    best = 0
-    for call in calls:
-        if call.schema != schema:
-            continue
-        running = sum(
-            1
-            for other in calls
-            if other.started <= call.started and (other.ended is None or other.ended > call.started)
-        )
-        best = max(best, running)
-    return best
+def in_flight(calls: list[Call], at: float) -> list[Call]:
+    """The calls the server was answering at instant `at` (server monotonic clock)."""
+    return [c for c in calls if c.started <= at and (c.ended is None or c.ended > at)]
+
+
+def peak_content_overlap(calls: list[Call]) -> tuple[int, int]:
+    """The most content calls in flight at once, and the most themes those spanned at once."""
+    contents = [c for c in calls if c.schema == "TopicContent"]
+    peaks = [in_flight(contents, c.started) for c in contents]
+    return max(map(len, peaks)), max(len({theme_of(c) for c in p}) for p in peaks)
 
 
 def assert_topic_complete(course: Course, theme: int, topic: int) -> None:
@@ -143,7 +159,8 @@ def slow_llm() -> Iterator[HeldLLM]:
         waits_for = "TopicContent" if call.schema == "ThemeTopics" else "PolishedTopic"
         return not any(c.schema == waits_for and theme_of(c) != "Theme 8" for c in list(calls))
 
-    with HeldLLM(hold, first_token_s=0.2) as llm:
+    # Large chunks keep the client's per-chunk parsing from dominating the timeline.
+    with HeldLLM(hold, first_token_s=0.2, chunk_chars=64) as llm:
         yield llm
 
 
@@ -212,10 +229,10 @@ async def test_calls_overlap_across_stages_and_themes(slow_llm: HeldLLM):
     assert len(calls) == 89 and all(c.completed for c in calls)
     assert sum(len(t.topics) for t in course.themes) == 40
     # many content calls of several themes run at once
-    assert max_in_flight(calls, "TopicContent") >= 8
+    most_calls, most_themes = peak_content_overlap(calls)
+    assert most_calls >= 8
+    assert most_themes >= 2
     contents = slow_llm.calls_for("TopicContent")
-    first_content_end = min(c.ended or math.inf for c in contents)
-    assert len({theme_of(c) for c in contents if c.started < first_content_end}) >= 2
     # no barrier between content and polish: a polish started while content of another
     # theme was still being written (Theme 8's contents were held until then)
     theme8 = [c for c in contents if theme_of(c) == "Theme 8"]
@@ -240,7 +257,9 @@ async def test_token_events_stream_before_the_course(scripted_llm: ScriptedLLM, 
     finals = [i for i, (mode, chunk) in enumerate(events) if mode == "values" and "course" in chunk]
     assert finals, "the run ended without a course"
     end = finals[0]
-    tokens = [(i, e) for i, (mode, e) in enumerate(events) if mode == "custom" and e["type"] == "token"]
+    tokens = [
+        (i, e) for i, (mode, e) in enumerate(events) if mode == "custom" and e["type"] == "token"
+    ]
     assert {e["stage"] for _, e in tokens} >= {"content", "polish"}
     assert all(i < end for i, _ in tokens)
     for stage, done_type, schema in (
@@ -285,7 +304,8 @@ async def test_failing_topic_only_marks_that_topic(scripted_llm: ScriptedLLM, mo
     async for mode, chunk in graph.astream(
         {"request": request(4, 3)}, stream_mode=["custom", "values"]
     ):
-        if mode == "custom" and chunk["type"] == "topic_error":
+        # the event is "topic_error" (or "error" with code "topic_failed" in newer trees)
+        if mode == "custom" and chunk["type"] in ("topic_error", "error") and "topic" in chunk:
             errors.append(chunk)
         if mode == "values" and "course" in chunk:
             course = chunk["course"]
@@ -323,7 +343,11 @@ async def test_review_interrupts_with_the_outline_then_approve_completes(
     assert "course" not in paused
     (pause,) = paused["__interrupt__"]
     assert pause.value["type"] == "review"
-    assert [t["title"] for t in pause.value["outline"]["themes"]] == ["Theme 1", "Theme 2", "Theme 3"]
+    assert [t["title"] for t in pause.value["outline"]["themes"]] == [
+        "Theme 1",
+        "Theme 2",
+        "Theme 3",
+    ]
     assert per_schema(scripted_llm) == {"Outline": 1}
     state = await graph.aget_state(config)
     assert state.next == ("review_outline",)
@@ -362,12 +386,17 @@ async def test_review_with_an_edited_outline_writes_exactly_those_themes(
 
     course = out["course"]
     assert [t.title for t in course.themes] == ["Storage formats", "Batch jobs"]
-    assert [t.description for t in course.themes] == ["Row and column files.", "Scheduling and retries."]
+    assert [t.description for t in course.themes] == [
+        "Row and column files.",
+        "Scheduling and retries.",
+    ]
     assert [[t.title for t in theme.topics] for theme in course.themes] == [
         ["Storage formats / Topic 1", "Storage formats / Topic 2"],
         ["Batch jobs / Topic 1", "Batch jobs / Topic 2"],
     ]
-    assert all(t.error is None and t.polished is not None for th in course.themes for t in th.topics)
+    assert all(
+        t.error is None and t.polished is not None for th in course.themes for t in th.topics
+    )
     assert sorted(theme_of(c) or "" for c in scripted_llm.calls_for("ThemeTopics")) == [
         "Batch jobs",
         "Storage formats",

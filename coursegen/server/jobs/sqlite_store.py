@@ -55,13 +55,17 @@ class SqliteJobStore(SqlJobStore):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             raise RuntimeError("SqliteJobStore.setup() has not run")
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            if conn.in_transaction:  # a caller cancelled mid-BEGIN left one open
+                await conn.rollback()
+            await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteTx(self._conn)
+                yield _SqliteTx(conn)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # Cancellation must not leave the shared connection inside a transaction.
+                await asyncio.shield(conn.rollback())
                 raise
-            await self._conn.execute("COMMIT")
+            await asyncio.shield(conn.commit())

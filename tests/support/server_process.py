@@ -1,0 +1,378 @@
+"""Run real `coursegen serve` processes for end-to-end tests, and follow their SSE streams.
+
+`ServerProcess` starts the service as a subprocess on a free port with a given environment,
+waits for `/healthz`, and stops it with SIGKILL (a crash) or SIGTERM (a graceful shutdown).
+Everything the process prints goes to a log file, shown by `ServerGroup.report()` when a
+test fails. `EventReader` follows one job's `/courses/{id}/events` over several
+connections (possibly to several processes), resuming each time with `Last-Event-ID`.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.scripted_llm import Call
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Variables of the developer's shell that must not leak into a test server's configuration.
+_SCRUBBED_PREFIXES = ("COURSEGEN_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """One `python -m coursegen.cli serve` subprocess on 127.0.0.1.
+
+    `env` is added to a scrubbed copy of this process's environment (no COURSEGEN_* or
+    OPENAI_* variables of the shell leak in). The working directory is `log_dir`, so no
+    `.env` file of the repository is read either.
+    """
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path, name: str = "server") -> None:
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.name = name
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = log_dir / f"{name}.log"
+        self._log: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+        env.update(
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
+            COURSEGEN_LOG_LEVEL="info",
+        )
+        env.update(self.env)
+        return env
+
+    def start(self, timeout: float = 30.0) -> "ServerProcess":
+        """Start the process and wait until `/healthz` answers (or fail with its log)."""
+        if self.alive:
+            raise RuntimeError(f"{self.name} is already running")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self._log = self.log_path.open("ab")
+        self._log.write(f"\n===== start {self.name} on port {self.port} =====\n".encode())
+        self._log.flush()
+        command = [sys.executable, "-m", "coursegen.cli", "serve"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            command,
+            env=self._environment(),
+            cwd=self.log_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.proc.returncode} while starting:\n"
+                        + self.log_tail()
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/healthz").status_code == 200:
+                        return self
+                if time.monotonic() > deadline:
+                    self.kill()
+                    raise TimeoutError(
+                        f"{self.name} did not answer /healthz in {timeout}s:\n" + self.log_tail()
+                    )
+                time.sleep(0.05)
+
+    async def astart(self, timeout: float = 30.0) -> "ServerProcess":
+        """`start()` without blocking the event loop (SSE readers keep reading meanwhile)."""
+        return await asyncio.to_thread(self.start, timeout)
+
+    def kill(self) -> int | None:
+        """SIGKILL: the process dies at once, as in a crash; returns its exit status."""
+        return self._signal(signal.SIGKILL, 10.0)
+
+    def terminate(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM: a graceful shutdown; returns the exit status (SIGKILL after `timeout`)."""
+        return self._signal(signal.SIGTERM, timeout)
+
+    async def aterminate(self, timeout: float = 15.0) -> int | None:
+        return await asyncio.to_thread(self.terminate, timeout)
+
+    def _signal(self, sig: signal.Signals, timeout: float) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                self._close_log()
+                raise TimeoutError(
+                    f"{self.name} did not exit within {timeout}s of {sig.name}:\n" + self.log_tail()
+                ) from None
+        self._close_log()
+        return self.proc.returncode
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log_text()[-chars:]
+
+
+class ServerGroup:
+    """The server processes of one test: all killed at the end, their logs reported."""
+
+    def __init__(self, log_dir: Path, base_env: Mapping[str, str]) -> None:
+        self.log_dir = log_dir
+        self.base_env = dict(base_env)
+        self.servers: list[ServerProcess] = []
+
+    def new(self, name: str, **env: str) -> ServerProcess:
+        """A not yet started server with the group's environment plus `env`."""
+        server = ServerProcess({**self.base_env, **env}, self.log_dir, name)
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                server.kill()
+
+    def report(self) -> str:
+        parts = []
+        for server in self.servers:
+            parts.append(f"----- {server.name} ({server.log_path}) -----\n{server.log_tail()}")
+        return "\n".join(parts)
+
+
+# --- SSE ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SSE:
+    """One received Server-Sent Event of a job's log."""
+
+    id: int
+    event: str
+    data: Any
+    connection: int = 0  # which connection of the reader delivered it
+
+
+@dataclass
+class EventReader:
+    """Follow one job's event stream across reconnects, remembering everything received.
+
+    Each `read()` is one HTTP connection; after the first it resumes with `Last-Event-ID`
+    set to the last id received, wherever it was received from.
+    """
+
+    job_id: str
+    events: list[SSE] = field(default_factory=list)
+    connections: int = 0
+
+    @property
+    def last_id(self) -> int:
+        return self.events[-1].id if self.events else 0
+
+    @property
+    def ids(self) -> list[int]:
+        return [e.id for e in self.events]
+
+    def of_type(self, *kinds: str) -> list[SSE]:
+        return [e for e in self.events if e.event in kinds]
+
+    @property
+    def ended(self) -> bool:
+        return bool(self.events) and self.events[-1].event == "end"
+
+    async def read(
+        self,
+        base_url: str,
+        *,
+        until: Callable[["EventReader"], bool] | None = None,
+        max_events: int | None = None,
+        timeout: float = 20.0,
+    ) -> str:
+        """Read one connection until it closes; return why it stopped.
+
+        "closed": the server ended the stream (after a finished job's `end`).
+        "stopped": `until(self)` held or `max_events` were read; this client disconnected.
+        "dropped": the connection broke (the server died, for instance).
+        Raises TimeoutError after `timeout` seconds.
+        """
+        self.connections += 1
+        connection = self.connections
+        headers = {"Accept": "text/event-stream"}
+        if self.events:
+            headers["Last-Event-ID"] = str(self.last_id)
+        url = f"{base_url}/courses/{self.job_id}/events"
+        received = 0
+        async with asyncio.timeout(timeout):
+            try:
+                async with (
+                    httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
+                    client.stream("GET", url, headers=headers) as response,
+                ):
+                    response.raise_for_status()
+                    fields: dict[str, str] = {}
+                    data: list[str] = []
+                    async for line in response.aiter_lines():
+                        if line.startswith(":"):
+                            continue  # a heartbeat comment
+                        if line:
+                            name, _, value = line.partition(":")
+                            value = value.removeprefix(" ")
+                            if name == "data":
+                                data.append(value)
+                            else:
+                                fields[name] = value
+                            continue
+                        if "id" in fields:
+                            self.events.append(
+                                SSE(
+                                    int(fields["id"]),
+                                    fields.get("event", "message"),
+                                    json.loads("\n".join(data)) if data else None,
+                                    connection,
+                                )
+                            )
+                            received += 1
+                            if (max_events is not None and received >= max_events) or (
+                                until is not None and until(self)
+                            ):
+                                return "stopped"
+                        fields, data = {}, []
+            except (httpx.TransportError, httpx.RemoteProtocolError):
+                return "dropped"
+        return "closed"
+
+    async def read_to_end(self, base_url: str, timeout: float = 20.0) -> None:
+        """Reconnect until the job's `end` event has arrived and the server closed the stream."""
+        async with asyncio.timeout(timeout):
+            while True:
+                why = await self.read(base_url, timeout=timeout)
+                if why == "closed" and self.ended:
+                    return
+                await asyncio.sleep(0.2)
+
+
+def token_text(events: Iterable[SSE], stage: str, theme: int, topic: int) -> str:
+    """One token stream's text as a reader rebuilds it: deltas after the last `start` marker."""
+    text = ""
+    for event in events:
+        data = event.data
+        if event.event != "token" or (data["stage"], data["theme"], data["topic"]) != (
+            stage,
+            theme,
+            topic,
+        ):
+            continue
+        text = "" if data.get("start") else text + data["text"]
+    return text
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float, what: str
+) -> None:
+    """Poll `condition` every 50 ms; TimeoutError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def course_request(name: str, themes: int, topics: int) -> dict[str, Any]:
+    """A POST /courses body for an English course of themes × topics."""
+    return {
+        "course_name": name,
+        "description": f"{name}: a course written by the scripted model",
+        "requirements": "",
+        "language": "en",
+        "options": {"themes": themes, "topics_per_theme": topics, "review_outline": False},
+    }
+
+
+async def get_json(base_url: str, path: str) -> Any:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        response = await client.get(f"{base_url}{path}")
+        response.raise_for_status()
+        return response.json()
+
+
+async def post_json(base_url: str, path: str, body: Any = None) -> Any:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        response = await client.post(f"{base_url}{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+# --- scripted-model bookkeeping ----------------------------------------------------------
+
+
+def call_key(call: Call) -> tuple[Any, ...]:
+    """What one LLM call was about: (course name, schema, theme or topic title)."""
+    data = call.data
+    ident: Any = None
+    if call.schema == "ThemeTopics":
+        ident = data["theme"]["title"]
+    elif call.schema in ("TopicContent", "PolishedTopic"):
+        topic = data["topic"]
+        ident = topic["title"] if isinstance(topic, dict) else topic
+    return (data.get("course_name"), call.schema, ident)
+
+
+def completed_keys(calls: Iterable[Call], course_name: str) -> Counter[tuple[Any, ...]]:
+    """How many times each call of a course ran to its end."""
+    return Counter(
+        key for key in (call_key(c) for c in calls if c.completed) if key[0] == course_name
+    )
+
+
+def calls_of(calls: Iterable[Call], course_name: str) -> list[Call]:
+    return [c for c in list(calls) if call_key(c)[0] == course_name]
+
+
+def streams_seen(reader: EventReader, streams: Iterable[tuple[str, int, int]]) -> bool:
+    """Whether the reader has non-empty token text of every (stage, theme, topic) stream."""
+    return all(token_text(reader.events, *stream) for stream in streams)
