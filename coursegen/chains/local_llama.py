@@ -80,7 +80,7 @@ def _grammar_text(response_format: dict[str, Any] | None) -> str | None:
         from llama_cpp.llama_grammar import JSON_GBNF
 
         return JSON_GBNF
-    return json_schema_grammar(json.dumps(schema, sort_keys=True))
+    return json_schema_grammar(json.dumps(schema))
 
 
 def _load_llama(model_path: str, *, n_ctx: int, n_threads: int | None, repack_weights: bool) -> Any:

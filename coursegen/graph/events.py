@@ -35,12 +35,16 @@ class TokenRelay(AsyncCallbackHandler):
 
     async def on_llm_new_token(
         self,
-        token: str,
+        token: str | list[str | dict[str, Any]],
         *,
         chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        text = token if isinstance(token, str) else ""
         if isinstance(chunk, ChatGenerationChunk) and isinstance(chunk.message, AIMessageChunk):
-            token = chunk_text(chunk.message)
-        if token:
-            self.writer({**self.event, "text": token})
+            text = chunk_text(chunk.message)
+        if text:
+            self.writer({**self.event, "text": text})

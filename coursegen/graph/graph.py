@@ -1,6 +1,7 @@
 """Wire the course pipeline into a StateGraph: outline → review → per-theme fan-out → assemble."""
 
 from functools import lru_cache
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
@@ -44,7 +45,7 @@ def _resolver(model: BaseChatModel | None, mode: StructuredMode | None) -> Chain
 
 def make_builder(
     model: BaseChatModel | None = None, mode: StructuredMode | None = None
-) -> StateGraph:
+) -> StateGraph[Any, Any, Any, Any]:
     """Return the uncompiled course graph; without a model, it is chosen at run time."""
     nodes = CourseNodes(_resolver(model, mode))
     builder = StateGraph(
@@ -52,7 +53,8 @@ def make_builder(
     )
     builder.add_node("plan_outline", nodes.plan_outline)
     builder.add_node("review_outline", nodes.review_outline)
-    builder.add_node("write_theme", nodes.write_theme)
+    # mypy cannot match a node that takes a TypedDict `Send` payload against `StateNode`
+    builder.add_node("write_theme", nodes.write_theme)  # type: ignore[arg-type]
     builder.add_node("assemble", nodes.assemble)
     builder.add_edge(START, "plan_outline")
     builder.add_edge("plan_outline", "review_outline")
@@ -64,7 +66,7 @@ def make_builder(
 
 def make_regenerate_builder(
     model: BaseChatModel | None = None, mode: StructuredMode | None = None
-) -> StateGraph:
+) -> StateGraph[Any, Any, Any, Any]:
     """Return the graph that rewrites one theme or topic of an existing course."""
     nodes = CourseNodes(_resolver(model, mode))
     regen = StateGraph(RegenerateState, context_schema=Context)
@@ -79,7 +81,7 @@ def build_graph(
     checkpointer: Checkpointer = None,
     model: BaseChatModel | None = None,
     mode: StructuredMode | None = None,
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the course graph: the public entry point for other chains and the server."""
     return make_builder(model, mode).compile(checkpointer=checkpointer, name=GRAPH_NAME)
 

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -18,14 +18,14 @@ GraphProvider = Callable[[], CompiledStateGraph]
 
 def ensure_thread(config: RunnableConfig | None) -> RunnableConfig:
     """Return the config with a `thread_id`, generating one when the caller gave none."""
-    config = dict(config or {})  # type: ignore[assignment]
-    configurable = dict(config.get("configurable") or {})
+    patched: dict[str, Any] = dict(config or {})
+    configurable = dict(patched.get("configurable") or {})
     configurable.setdefault("thread_id", str(uuid.uuid4()))
-    config["configurable"] = configurable
-    return config
+    patched["configurable"] = configurable
+    return cast(RunnableConfig, patched)
 
 
-class CourseRunnable(Runnable[CourseRequest, Course]):
+class CourseRunnable(Runnable[CourseRequest, Any]):
     """CourseRequest -> Course; `astream` yields progress, token and stage events as they happen.
 
     LangGraph's own `stream()` of a graph served by LangServe carries only node updates, so
@@ -69,7 +69,7 @@ class CourseRunnable(Runnable[CourseRequest, Course]):
                 async for item in self._graph().astream(
                     {"request": request}, config, stream_mode=["custom", "values"]
                 ):
-                    await queue.put(item)
+                    await queue.put(cast(tuple[str, Any], item))
             finally:
                 await queue.put(None)
 

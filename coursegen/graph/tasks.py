@@ -1,13 +1,13 @@
 """Wrap each LLM call in a LangGraph task: retried, time-limited and checkpointed on its own."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import openai
 from langchain_core.runnables import Runnable
 from langgraph.config import get_stream_writer
-from langgraph.func import task
+from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
 from coursegen.graph.events import TokenRelay
@@ -33,7 +33,18 @@ LLM_RETRY = RetryPolicy(
 )
 
 
-@task(name="llm_call", retry_policy=LLM_RETRY)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def typed_task(
+    name: str, retry_policy: RetryPolicy | None = None
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, SyncAsyncFuture[T]]]:
+    """`langgraph.func.task` for an async function, typed so mypy keeps its signature."""
+    return task(name=name, retry_policy=retry_policy)  # type: ignore[return-value]
+
+
+@typed_task(name="llm_call", retry_policy=LLM_RETRY)
 async def llm_call(
     stage: str, chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
 ) -> dict[str, Any]:
@@ -45,7 +56,7 @@ async def llm_call(
     return {"output": result.output, "usage": result.usage}
 
 
-@task(name="write_topic")
+@typed_task(name="write_topic")
 async def topic_task(write: Callable[[], Awaitable[Any]]) -> Any:
     """Run one topic's content → polish calls as a task of its own.
 

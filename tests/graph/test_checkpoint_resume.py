@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
@@ -54,9 +55,10 @@ async def wait_until(condition: Any, within_s: float = 10.0) -> None:
 
 
 async def consume(
-    graph: CompiledStateGraph, config: dict[str, Any], inp: Any, seen: list[dict[str, Any]]
+    graph: CompiledStateGraph, config: RunnableConfig, inp: Any, seen: list[dict[str, Any]]
 ) -> None:
     async for event in graph.astream(inp, config, stream_mode="custom"):
+        assert isinstance(event, dict)
         seen.append(event)
 
 
@@ -90,7 +92,7 @@ async def test_cancelled_run_resumes_without_repeating_calls(saver: AsyncSqliteS
 
     with HeldLLM(hold, script, first_token_s=0.05) as llm:
         graph = build_graph(model=chat_model(llm), checkpointer=saver)
-        config = {"configurable": {"thread_id": "cancel-mid-content"}}
+        config: RunnableConfig = {"configurable": {"thread_id": "cancel-mid-content"}}
         seen: list[dict[str, Any]] = []
         run = asyncio.create_task(consume(graph, config, {"request": request(2, 3)}, seen))
         done_before = {(0, 1), (0, 2), (1, 0), (1, 2)}
@@ -152,7 +154,7 @@ async def test_failed_run_resumes_without_repeating_calls(saver: AsyncSqliteSave
 
     with HeldLLM(hold, script, first_token_s=0.05) as llm:
         graph = build_graph(model=chat_model(llm), checkpointer=saver)
-        config = {"configurable": {"thread_id": "fail-mid-content"}}
+        config: RunnableConfig = {"configurable": {"thread_id": "fail-mid-content"}}
         seen: list[dict[str, Any]] = []
         run = asyncio.create_task(consume(graph, config, {"request": request(2, 3)}, seen))
         await wait_until(lambda: polished(seen) >= {(0, 0), (0, 1)} or run.done())

@@ -91,7 +91,7 @@ def default_answer(call: Call) -> dict[str, Any]:
             ]
         }
     topic = data.get("topic", {})
-    title = topic["title"] if isinstance(topic, dict) else topic
+    title = topic.get("title", "") if isinstance(topic, dict) else topic
     if call.schema == "TopicContent":
         body = (
             ("Урок" if ru else "Lesson") + f" «{title}». " + "текст " * 20
@@ -122,8 +122,13 @@ def _schema_name(body: dict[str, Any]) -> str:
     tools = body.get("tools") or []
     if tools:
         return str(tools[0]["function"]["name"])
-    match = re.search(r'"title": "(\w+)"\}?$', str(body["messages"][-1].get("content", "")))
-    return match.group(1) if match else "unknown"
+    # json_mode: the chain appends "JSON schema of the answer:\n{...}" to the last message.
+    for message in reversed(body["messages"]):
+        text = str(message.get("content") or "")
+        _, marker, schema = text.rpartition("JSON schema of the answer:\n")
+        if marker:
+            return str(json.loads(schema).get("title", "unknown"))
+    return "unknown"
 
 
 class ScriptedLLM:

@@ -41,9 +41,15 @@ class JobEventLog:
         self._stage = snapshot.progress()["stage"] if snapshot.course.get("themes") else None
         self._lock = asyncio.Lock()
         self.failure: Exception | None = None
+        # Set for a (resumed) generation: a theme's topic list announced again is a replay.
+        self.keep_known_topics = False
 
     def emit(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an event (not yet stored); course events also update the snapshot."""
+        if kind == "topics" and self.keep_known_topics and self._known_topics(data):
+            # A resumed run re-runs an unfinished theme and announces its (checkpointed)
+            # topics again; applying that would wipe the material already written for them.
+            return
         if kind == "token" and not data.get("start"):
             key = (data["stage"], data["theme"], data["topic"])
             if key in self._tokens:
@@ -55,6 +61,13 @@ class JobEventLog:
         self._events.append((kind, data))
         if kind != "token" and self.snapshot.apply(kind, data):
             self._course_changed()
+
+    def _known_topics(self, data: dict[str, Any]) -> bool:
+        themes = self.snapshot.course.get("themes", [])
+        if data["theme"] >= len(themes) or not themes[data["theme"]].get("topics"):
+            return False
+        known = [(t["title"], t["description"]) for t in themes[data["theme"]]["topics"]]
+        return known == [(t["title"], t["description"]) for t in data["topics"]["topics"]]
 
     def set_fields(self, **fields: Any) -> None:
         """Queue job-row updates to be written with the next batch."""

@@ -150,6 +150,7 @@ class JobRunner:
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
     ) -> JobStatus:
         config = {"configurable": {"thread_id": job.id}}
+        events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
             inputs: Any = {"request": job.request}

@@ -1,0 +1,25 @@
+# Two commands on a fresh machine: `make run` (serve on the embedded defaults) and `make test`.
+UV ?= uv
+
+.PHONY: install run test lint bench docs
+
+install:
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
+	$(UV) sync --locked --all-extras
+
+run: install
+	$(UV) run coursegen serve
+
+test: install
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy coursegen
+
+docs: install
+	$(UV) run python -m coursegen.prompts.catalogue
+
+bench: install
+	$(UV) run python -m bench.run
