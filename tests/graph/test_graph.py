@@ -234,10 +234,10 @@ async def test_calls_overlap_across_stages_and_themes(slow_llm: HeldLLM):
     calls = slow_llm.calls
     assert len(calls) == 89 and all(c.completed for c in calls)
     assert sum(len(t.topics) for t in course.themes) == 40
-    # many content calls of several themes run at once
+    # many content calls of several themes run at once: more than one per theme
     most_calls, most_themes = peak_content_overlap(calls)
-    assert most_calls >= 8
-    assert most_themes >= 2
+    assert most_calls >= 12
+    assert most_themes >= 3
     contents = slow_llm.calls_for("TopicContent")
     # no barrier between content and polish: a polish started while content of another
     # theme was still being written (Theme 8's contents were held until then)

@@ -130,7 +130,7 @@ def assert_finished_once(llm: ScriptedLLM, reader: EventReader, course: dict[str
     done_counts = [e.data["done"] for e in reader.of_type("progress")]
     assert done_counts == sorted(done_counts), f"progress went backwards: {done_counts}"
     stages = [e.data["stage"] for e in reader.of_type("stage")]
-    assert stages == ["topics", "content", "polish"], stages
+    assert stages == ["outline", "topics", "content", "polish"], stages
 
     assert course["status"] == "completed"
     assert course["progress"]["done"] == course["progress"]["total"] > 0

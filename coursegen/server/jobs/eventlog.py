@@ -66,8 +66,8 @@ class JobEventLog:
         themes = self.snapshot.course.get("themes", [])
         if data["theme"] >= len(themes) or not themes[data["theme"]].get("topics"):
             return False
-        known = [(t["title"], t["description"]) for t in themes[data["theme"]]["topics"]]
-        return known == [(t["title"], t["description"]) for t in data["topics"]["topics"]]
+        known = [(t.get("title"), t.get("description")) for t in themes[data["theme"]]["topics"]]
+        return known == [(t.get("title"), t.get("description")) for t in data["topics"]["topics"]]
 
     def set_fields(self, **fields: Any) -> None:
         """Queue job-row updates to be written with the next batch."""
