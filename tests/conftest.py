@@ -19,6 +19,8 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
 @pytest.fixture
 def model(scripted_llm: ScriptedLLM) -> ChatOpenAI:
     """The real ChatOpenAI client pointed at the scripted server."""
-    chat = load_chat_model("openai:scripted", ModelOptions(base_url=scripted_llm.base_url, max_retries=0))
+    chat = load_chat_model(
+        "openai:scripted", ModelOptions(base_url=scripted_llm.base_url, max_retries=0)
+    )
     assert isinstance(chat, ChatOpenAI)
     return chat

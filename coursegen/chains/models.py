@@ -23,7 +23,7 @@ class ProviderConfigError(RuntimeError):
 
 NO_PROVIDER_MESSAGE = (
     "no LLM provider is configured. Set one of:\n"
-    "  OPENAI_API_KEY=sk-...                      (OpenAI; model via COURSEGEN_MODEL=openai:<model>)\n"
+    "  OPENAI_API_KEY=sk-...                   (OpenAI; model: COURSEGEN_MODEL=openai:<model>)\n"
     "  COURSEGEN_BASE_URL=http://host:port/v1     (any OpenAI-compatible server: vLLM, Ollama, "
     "llama.cpp server) with COURSEGEN_MODEL=<model name>\n"
     "  or install the embedded model: uv sync --extra local  (then COURSEGEN_MODEL=local)"

@@ -177,7 +177,7 @@ class CourseNodes:
         if j is None:
             return await self.write_theme(task, runtime)
         topics = ThemeTopics.model_validate({"topics": course["themes"][i]["topics"]})
-        result, usage = await self._write_topic(self.resolve_chains(runtime), task, topics, j)
+        _, usage = await self._write_topic(self.resolve_chains(runtime), task, topics, j)
         return {"usage": usage}
 
     async def assemble(self, state: State) -> dict[str, Any]:

@@ -52,6 +52,6 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     async with aiosqlite.connect(settings.sqlite_path) as conn:
         # WAL lets the job store read while the checkpointer writes to the same file.
         await conn.execute("PRAGMA journal_mode=WAL")
-        saver = AsyncSqliteSaver(conn, serde=SERDE)
-        await saver.setup()
-        yield saver
+        sqlite_saver = AsyncSqliteSaver(conn, serde=SERDE)
+        await sqlite_saver.setup()
+        yield sqlite_saver

@@ -11,7 +11,7 @@ from coursegen.server.jobs.store import SqlJobStore
 
 
 def get_service(request: Request) -> JobService:
-    return request.app.state.jobs  # type: ignore[no-any-return]
+    return request.app.state.jobs
 
 
 def get_owner() -> str:
@@ -32,11 +32,11 @@ async def get_job(job_id: str, service: ServiceDep, owner: OwnerDep) -> Job:
 
 
 def get_store(request: Request) -> SqlJobStore:
-    return request.app.state.jobs.store  # type: ignore[no-any-return]
+    return request.app.state.jobs.store
 
 
 def get_broker(request: Request) -> LocalBroker:
-    return request.app.state.jobs.broker  # type: ignore[no-any-return]
+    return request.app.state.jobs.broker
 
 
 JobDep = Annotated[Job, Depends(get_job)]

@@ -17,8 +17,13 @@ from tests.support.scripted_llm import ScriptedLLM
 
 @pytest.fixture
 def settings(tmp_path: Path, scripted_llm: ScriptedLLM) -> Settings:
-    return Settings(base_url=scripted_llm.base_url, model="openai:scripted", data_dir=tmp_path,
-                    llm_max_retries=0, max_running_jobs=4)
+    return Settings(
+        base_url=scripted_llm.base_url,
+        model="openai:scripted",
+        data_dir=tmp_path,
+        llm_max_retries=0,
+        max_running_jobs=4,
+    )
 
 
 @pytest.fixture
@@ -33,7 +38,9 @@ async def client(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def wait_status(client: httpx.AsyncClient, job_id: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
+async def wait_status(
+    client: httpx.AsyncClient, job_id: str, statuses: set[str], timeout: float = 30
+) -> dict[str, Any]:
     """Poll the snapshot until the job reaches one of `statuses`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -45,9 +52,14 @@ async def wait_status(client: httpx.AsyncClient, job_id: str, statuses: set[str]
         await asyncio.sleep(0.05)
 
 
-async def create(client: httpx.AsyncClient, themes: int = 2, topics: int = 2, **options: Any) -> str:
-    body = {"course_name": "Python basics", "description": "A first course",
-            "options": {"themes": themes, "topics_per_theme": topics, **options}}
+async def create(
+    client: httpx.AsyncClient, themes: int = 2, topics: int = 2, **options: Any
+) -> str:
+    body = {
+        "course_name": "Python basics",
+        "description": "A first course",
+        "options": {"themes": themes, "topics_per_theme": topics, **options},
+    }
     response = await client.post("/courses", json=body)
     assert response.status_code == 202, response.text
     return str(response.json()["id"])

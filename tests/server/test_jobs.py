@@ -1,4 +1,4 @@
-"""Test the durable jobs API over real HTTP: replay, resume, disconnects, cancel, review, regenerate."""
+"""Test the jobs API over real HTTP: replay, resume, disconnects, cancel, review, regenerate."""
 
 import asyncio
 import json
@@ -14,7 +14,9 @@ def _key(events: list[SSE]) -> list[tuple[int, str, object]]:
     return [(e.id, e.event, e.data) for e in events]
 
 
-async def test_replay_equals_live_and_subscribers_agree(client: httpx.AsyncClient, scripted_llm: ScriptedLLM) -> None:
+async def test_replay_equals_live_and_subscribers_agree(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
     scripted_llm.token_s = 0.002
     job = await create(client)
     url = f"/courses/{job}/events"
@@ -23,7 +25,11 @@ async def test_replay_equals_live_and_subscribers_agree(client: httpx.AsyncClien
     assert _key(first) == _key(second) == _key(replay)
     assert [e.id for e in replay] == list(range(1, len(replay) + 1))
     assert replay[-1].event == "end" and replay[-1].data == {"status": "completed"}
-    contents = {(e.data["theme"], e.data["topic"]): e.data["content"] for e in replay if e.event == "content"}
+    contents = {
+        (e.data["theme"], e.data["topic"]): e.data["content"]
+        for e in replay
+        if e.event == "content"
+    }
     assert len(contents) == 4
     for (theme, topic), content in contents.items():
         assert json.loads(token_text(replay, "content", theme, topic)) == content
@@ -58,7 +64,9 @@ async def test_disconnect_keeps_running_and_reconnect_loses_nothing(
     assert _key(head + tail) == _key(await read_events(client, url))
 
 
-async def test_cancel_aborts_calls_in_flight(client: httpx.AsyncClient, scripted_llm: ScriptedLLM) -> None:
+async def test_cancel_aborts_calls_in_flight(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
     scripted_llm.token_s = 0.05
     job = await create(client, themes=2, topics=3)
     for _ in range(200):
@@ -85,8 +93,14 @@ async def test_cancel_aborts_calls_in_flight(client: httpx.AsyncClient, scripted
 async def test_review_approve(client: httpx.AsyncClient, scripted_llm: ScriptedLLM) -> None:
     job = await create(client, themes=3, topics=1, review_outline=True)
     paused = await wait_status(client, job, {"awaiting_review"})
-    assert len(scripted_llm.calls) == 1 and [t["title"] for t in paused["course"]["themes"]] == ["Theme 1", "Theme 2", "Theme 3"]
-    events = await read_events(client, f"/courses/{job}/events?after=0", limit=paused["last_event_id"])
+    assert len(scripted_llm.calls) == 1 and [t["title"] for t in paused["course"]["themes"]] == [
+        "Theme 1",
+        "Theme 2",
+        "Theme 3",
+    ]
+    events = await read_events(
+        client, f"/courses/{job}/events?after=0", limit=paused["last_event_id"]
+    )
     review = [e for e in events if e.event == "review"]
     assert review and len(review[0].data["outline"]["themes"]) == 3
     assert (await client.post(f"/courses/{job}/review", json={"approve": True})).status_code == 200
@@ -95,32 +109,54 @@ async def test_review_approve(client: httpx.AsyncClient, scripted_llm: ScriptedL
     assert len(scripted_llm.calls) == 1 + 3 + 3 + 3
 
 
-async def test_review_with_edited_outline(client: httpx.AsyncClient, scripted_llm: ScriptedLLM) -> None:
+async def test_review_with_edited_outline(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
     job = await create(client, themes=3, topics=1, review_outline=True)
     await wait_status(client, job, {"awaiting_review"})
-    edited = {"themes": [{"title": "Intro", "description": "Start"}, {"title": "Loops", "description": "for"}]}
-    response = await client.post(f"/courses/{job}/review", json={"approve": True, "outline": edited})
+    edited = {
+        "themes": [
+            {"title": "Intro", "description": "Start"},
+            {"title": "Loops", "description": "for"},
+        ]
+    }
+    response = await client.post(
+        f"/courses/{job}/review", json={"approve": True, "outline": edited}
+    )
     assert response.status_code == 200
     done = await wait_status(client, job, {"completed"})
     assert [t["title"] for t in done["course"]["themes"]] == ["Intro", "Loops"]
-    assert [c.data["theme"]["title"] for c in scripted_llm.calls_for("ThemeTopics")] == ["Intro", "Loops"] or sorted(
-        c.data["theme"]["title"] for c in scripted_llm.calls_for("ThemeTopics")) == ["Intro", "Loops"]
+    assert [c.data["theme"]["title"] for c in scripted_llm.calls_for("ThemeTopics")] == [
+        "Intro",
+        "Loops",
+    ] or sorted(c.data["theme"]["title"] for c in scripted_llm.calls_for("ThemeTopics")) == [
+        "Intro",
+        "Loops",
+    ]
     conflict = await client.post(f"/courses/{job}/review", json={"approve": True})
     assert conflict.status_code == 409
 
 
-async def test_regenerate_topic_leaves_the_rest_identical(client: httpx.AsyncClient, scripted_llm: ScriptedLLM) -> None:
+async def test_regenerate_topic_leaves_the_rest_identical(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
     job = await create(client)
     before = (await wait_status(client, job, {"completed"}))["course"]
 
     def rewrite(call: Call) -> dict[str, object] | None:
         if call.schema == "TopicContent":
-            return {"body_markdown": "REWRITTEN", "key_points": ["k"], "examples": [],
-                    "self_check": [{"question": f"q{i}", "answer": "a"} for i in range(3)]}
+            return {
+                "body_markdown": "REWRITTEN",
+                "key_points": ["k"],
+                "examples": [],
+                "self_check": [{"question": f"q{i}", "answer": "a"} for i in range(3)],
+            }
         return None
 
     scripted_llm.script = rewrite
-    response = await client.post(f"/courses/{job}/regenerate", json={"theme": 1, "topic": 0, "instructions": "simpler"})
+    response = await client.post(
+        f"/courses/{job}/regenerate", json={"theme": 1, "topic": 0, "instructions": "simpler"}
+    )
     assert response.status_code == 202
     await asyncio.sleep(0.05)
     after = (await wait_status(client, job, {"completed"}))["course"]
@@ -128,7 +164,9 @@ async def test_regenerate_topic_leaves_the_rest_identical(client: httpx.AsyncCli
     for i, theme in enumerate(before["themes"]):
         for j, topic in enumerate(theme["topics"]):
             if (i, j) != (1, 0):
-                assert json.dumps(after["themes"][i]["topics"][j], sort_keys=True) == json.dumps(topic, sort_keys=True)
+                assert json.dumps(after["themes"][i]["topics"][j], sort_keys=True) == json.dumps(
+                    topic, sort_keys=True
+                )
     regen_calls = scripted_llm.calls[-2:]
     assert [c.schema for c in regen_calls] == ["TopicContent", "PolishedTopic"]
     assert "Revision request: simpler" in regen_calls[0].data["requirements"]

@@ -7,19 +7,32 @@ from coursegen.chains.schemas import Course
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
-REQUEST = {"course_name": "Основы Python", "description": "Первый курс", "options": {"themes": 2, "topics_per_theme": 2}}
+REQUEST = {
+    "course_name": "Основы Python",
+    "description": "Первый курс",
+    "options": {"themes": 2, "topics_per_theme": 2},
+}
 
 
-async def test_remote_runnable_invokes_the_course(live_app: LiveApp, scripted_llm: ScriptedLLM) -> None:
+async def test_remote_runnable_invokes_the_course(
+    live_app: LiveApp, scripted_llm: ScriptedLLM
+) -> None:
     course = Course.model_validate(await RemoteRunnable(f"{live_app.url}/course").ainvoke(REQUEST))
     assert [t.title for t in course.themes] == ["Тема 1", "Тема 2"]
     assert all(topic.polished is not None for theme in course.themes for topic in theme.topics)
-    assert course.language == "ru" and course.usage.total.calls == len(scripted_llm.calls) == 1 + 2 + 4 + 4
+    assert (
+        course.language == "ru"
+        and course.usage.total.calls == len(scripted_llm.calls) == 1 + 2 + 4 + 4
+    )
 
 
-async def test_course_stream_yields_progress_and_tokens_before_the_end(live_app: LiveApp, scripted_llm: ScriptedLLM) -> None:
+async def test_course_stream_yields_progress_and_tokens_before_the_end(
+    live_app: LiveApp, scripted_llm: ScriptedLLM
+) -> None:
     scripted_llm.token_s = 0.001
-    kinds = [chunk["type"] async for chunk in RemoteRunnable(f"{live_app.url}/course").astream(REQUEST)]
+    kinds = [
+        chunk["type"] async for chunk in RemoteRunnable(f"{live_app.url}/course").astream(REQUEST)
+    ]
     assert kinds[-1] == "course"
     first_token, first_progress = kinds.index("token"), kinds.index("progress")
     assert first_token < len(kinds) - 1 and first_progress < len(kinds) - 1
@@ -30,7 +43,9 @@ async def test_course_stream_yields_progress_and_tokens_before_the_end(live_app:
 
 async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
     async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as client:
-        response = await client.post("/course/invoke", json={"input": REQUEST}, headers={"X-Thread-Id": "thread-42"})
+        response = await client.post(
+            "/course/invoke", json={"input": REQUEST}, headers={"X-Thread-Id": "thread-42"}
+        )
         assert response.status_code == 200, response.text
     graph = live_app.app.state.graph
     state = await graph.aget_state({"configurable": {"thread_id": "thread-42"}})
@@ -38,13 +53,20 @@ async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
 
 
 async def test_stream_events_survives_send(live_app: LiveApp) -> None:
-    events = [e async for e in RemoteRunnable(f"{live_app.url}/course").astream_events(REQUEST, version="v2")]
+    events = [
+        e
+        async for e in RemoteRunnable(f"{live_app.url}/course").astream_events(
+            REQUEST, version="v2"
+        )
+    ]
     assert any(e["event"] == "on_chat_model_stream" for e in events)
     assert events[-1]["event"] == "on_chain_end"
 
 
 async def test_stage_chain_and_playground(live_app: LiveApp) -> None:
-    outline = await RemoteRunnable(f"{live_app.url}/chains/outline").ainvoke({"course_name": "Rust", "options": {"themes": 4}})
+    outline = await RemoteRunnable(f"{live_app.url}/chains/outline").ainvoke(
+        {"course_name": "Rust", "options": {"themes": 4}}
+    )
     assert len(outline["output"]["themes"]) == 4 and outline["usage"]["calls"] == 1
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         page = await client.get("/course/playground/")

@@ -27,7 +27,9 @@ class LiveApp:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", timeout_graceful_shutdown=3)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.scripted_llm import Call
+from tests.support.scripted_llm import Call, Fault, Reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Variables of the developer's shell that must not leak into a test server's configuration.
@@ -376,3 +376,112 @@ def calls_of(calls: Iterable[Call], course_name: str) -> list[Call]:
 def streams_seen(reader: EventReader, streams: Iterable[tuple[str, int, int]]) -> bool:
     """Whether the reader has non-empty token text of every (stage, theme, topic) stream."""
     return all(token_text(reader.events, *stream) for stream in streams)
+
+
+# --- a deterministic crash point ---------------------------------------------------------
+
+
+class StallScript:
+    """A `ScriptedLLM` script: calls picked by an active rule stall half-way; others answer."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, Callable[[Call], bool]] = {}
+
+    def stall(self, name: str, rule: Callable[[Call], bool]) -> None:
+        self.rules[name] = rule
+
+    def release(self, name: str) -> None:
+        """Later calls the rule picked answer normally (stalled ones stay stalled)."""
+        self.rules.pop(name, None)
+
+    def __call__(self, call: Call) -> Reply:
+        return Fault("stall") if any(rule(call) for rule in list(self.rules.values())) else None
+
+
+def mid_course(course_name: str) -> Callable[[Call], bool]:
+    """Stall, in every theme of three topics, topic 3's content and topic 2's polish.
+
+    The run then holds still with topic 1 finished, topic 2 written and being polished and
+    topic 3 being written: the crash point of the restart and takeover tests.
+    """
+
+    def rule(call: Call) -> bool:
+        course, schema, title = call_key(call)
+        return course == course_name and (
+            (schema == "TopicContent" and str(title).endswith("Topic 3"))
+            or (schema == "PolishedTopic" and str(title).endswith("Topic 2"))
+        )
+
+    return rule
+
+
+def mid_course_streams(themes: int) -> list[tuple[str, int, int]]:
+    """The (stage, theme, topic) token streams `mid_course` holds open."""
+    return [("content", i, 2) for i in range(themes)] + [("polish", i, 1) for i in range(themes)]
+
+
+async def wait_mid_course(reader: EventReader, themes: int, timeout: float = 15.0) -> None:
+    """Wait until the reader saw the `mid_course` crash point (from the stored log)."""
+    await wait_until(
+        lambda: len(reader.of_type("content")) == 2 * themes
+        and len(reader.of_type("polished")) == themes
+        and streams_seen(reader, mid_course_streams(themes)),
+        timeout,
+        "topics 1 finished, topics 2 written and the stalled streams under way",
+    )
+    # A finished call's checkpoint is written in the background just after it returns:
+    # leave it a moment, so that "finished before the crash" is unambiguous.
+    await asyncio.sleep(0.3)
+
+
+def assert_finished_once(
+    calls: list[Call],
+    reader: EventReader,
+    snapshot: dict[str, Any],
+    course_name: str,
+    *,
+    themes: int,
+    topics: int,
+    cut: int,
+) -> None:
+    """The job ended completed after an interruption, and nothing finished was redone.
+
+    Gap-free ids, every LLM call of the course completed exactly once (only the `cut`
+    interrupted ones ran again), progress never going back, the whole course in the
+    snapshot, and every token stream rebuilding to the answer that was kept.
+    """
+    assert reader.ids == list(range(1, reader.last_id + 1)), f"ids not gap-free: {reader.ids}"
+    assert reader.events[-1].event == "end"
+    assert reader.events[-1].data == {"status": "completed"}
+    statuses = [e.data["status"] for e in reader.of_type("status")]
+    assert not {"failed", "cancelled"} & set(statuses), statuses
+
+    done = completed_keys(calls, course_name)
+    repeated = {key: n for key, n in done.items() if n > 1}
+    assert not repeated, f"completed calls were repeated: {repeated}"
+    assert len(done) == 1 + themes + 2 * themes * topics, sorted(done)
+    interrupted = [c for c in calls_of(calls, course_name) if not c.completed]
+    assert len(interrupted) == cut, [call_key(c) for c in interrupted]
+    assert all(c.disconnected for c in interrupted)
+
+    progress = [e.data["done"] for e in reader.of_type("progress")]
+    assert progress == sorted(progress), f"progress went backwards: {progress}"
+    stages = [e.data["stage"] for e in reader.of_type("stage")]
+    assert stages == ["outline", "topics", "content", "polish"], stages
+
+    assert snapshot["status"] == "completed"
+    assert snapshot["progress"]["done"] == snapshot["progress"]["total"] > 0
+    assert snapshot["last_event_id"] == reader.last_id
+    course = snapshot["course"]
+    assert len(course["themes"]) == themes
+    for i, theme in enumerate(course["themes"]):
+        assert len(theme["topics"]) == topics
+        for j, topic in enumerate(theme["topics"]):
+            assert topic["error"] is None
+            assert topic["content"] and topic["content"]["body_markdown"]
+            assert topic["polished"] and topic["polished"]["body_markdown"].startswith("✨ ")
+            # Dropping a stream's text at each `start` marker leaves the answer that was
+            # kept, also for streams cut off mid-way and started again by another process.
+            for stage, kind in (("content", "content"), ("polish", "polished")):
+                text = token_text(reader.events, stage, i, j)
+                assert json.loads(text)["body_markdown"] == topic[kind]["body_markdown"]

@@ -18,7 +18,11 @@ class SSE:
 
 
 async def read_events(
-    client: httpx.AsyncClient, url: str, *, last_event_id: int | None = None, limit: int | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    last_event_id: int | None = None,
+    limit: int | None = None,
 ) -> list[SSE]:
     """Collect events until the server closes the stream, or until `limit` (then disconnect)."""
     events: list[SSE] = []
@@ -41,7 +45,11 @@ async def iter_events(
                 continue  # heartbeat comment
             if not line:
                 if "id" in fields:
-                    yield SSE(int(fields["id"]), fields.get("event", "message"), json.loads(fields.get("data", "null")))
+                    yield SSE(
+                        int(fields["id"]),
+                        fields.get("event", "message"),
+                        json.loads(fields.get("data", "null")),
+                    )
                 fields = {}
                 continue
             name, _, value = line.partition(":")
@@ -53,6 +61,10 @@ def token_text(events: list[SSE], stage: str, theme: int, topic: int) -> str:
     text = ""
     for event in events:
         data = event.data
-        if event.event == "token" and (data["stage"], data["theme"], data["topic"]) == (stage, theme, topic):
+        if event.event == "token" and (data["stage"], data["theme"], data["topic"]) == (
+            stage,
+            theme,
+            topic,
+        ):
             text = "" if data.get("start") else text + data["text"]
     return text

@@ -3,9 +3,11 @@
 import asyncio
 import logging
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import openai
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -133,13 +135,14 @@ class JobRunner:
         self,
         graph: CompiledStateGraph,
         inputs: Any,
-        config: dict[str, Any],
+        config: RunnableConfig,
         events: JobEventLog,
         usage: list[CourseUsage],
     ) -> Any:
         """Relay a graph run's custom events; return the interrupt value if it paused."""
         interrupt = None
-        async for mode, payload in graph.astream(inputs, config, stream_mode=["custom", "updates"]):
+        stream = graph.astream(inputs, config, stream_mode=["custom", "updates"])
+        async for mode, payload in cast(AsyncIterator[tuple[str, Any]], stream):
             if mode == "custom":
                 self._relay(events, dict(payload), usage)
             elif "__interrupt__" in payload:
@@ -149,7 +152,7 @@ class JobRunner:
     async def _generate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
     ) -> JobStatus:
-        config = {"configurable": {"thread_id": job.id}}
+        config: RunnableConfig = {"configurable": {"thread_id": job.id}}
         events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
@@ -192,7 +195,9 @@ class JobRunner:
     async def _regenerate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
     ) -> JobStatus:
-        config = {"configurable": {"thread_id": f"{job.id}:regenerate:{action['id']}"}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": f"{job.id}:regenerate:{action['id']}"}
+        }
         course = events.snapshot.course
         state = await self.regenerate_graph.aget_state(config)
         inputs = (

@@ -18,7 +18,8 @@ SCHEMA = [
         cancel_requested INTEGER NOT NULL DEFAULT 0, idempotency_key TEXT, lease_owner TEXT,
         lease_expires_at DOUBLE PRECISION, runs INTEGER NOT NULL DEFAULT 0,
         created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS coursegen_jobs_idem ON coursegen_jobs (owner, idempotency_key)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS coursegen_jobs_idem "
+    "ON coursegen_jobs (owner, idempotency_key)",
     "CREATE INDEX IF NOT EXISTS coursegen_jobs_list ON coursegen_jobs (owner, created_at, id)",
     "CREATE INDEX IF NOT EXISTS coursegen_jobs_claim ON coursegen_jobs (status, lease_expires_at)",
     """CREATE TABLE IF NOT EXISTS coursegen_events (
@@ -97,6 +98,7 @@ class SqlJobStore(ABC):
             for statement in SCHEMA:
                 await tx.run(statement)
 
+    @abstractmethod
     async def close(self) -> None:
         """Release connections."""
 
@@ -165,7 +167,8 @@ class SqlJobStore(ABC):
         """Store events with the next ids and update the job, atomically, if `worker` holds it."""
         async with self.transaction() as tx:
             rows = await tx.fetch(
-                f"SELECT last_event_id, lease_owner FROM coursegen_jobs WHERE id = ?{self.for_update()}",
+                "SELECT last_event_id, lease_owner FROM coursegen_jobs WHERE id = ?"
+                + self.for_update(),
                 (job_id,),
             )
             if not rows or rows[0]["lease_owner"] != worker:
@@ -200,7 +203,7 @@ class SqlJobStore(ABC):
         """Take up to `limit` runnable jobs whose lease is free or expired; cancels come first."""
         now = time.time()
         sql = (
-            f"SELECT id FROM coursegen_jobs WHERE status IN (?, ?) "
+            "SELECT id FROM coursegen_jobs WHERE status IN (?, ?) "
             "AND (lease_owner IS NULL OR lease_expires_at < ?)"
         )
         if cancels_only:
@@ -212,8 +215,9 @@ class SqlJobStore(ABC):
         for job_id in candidates:
             async with self.transaction() as tx:
                 won = await tx.run(
-                    "UPDATE coursegen_jobs SET lease_owner = ?, lease_expires_at = ?, runs = runs + 1 "
-                    "WHERE id = ? AND status IN (?, ?) AND (lease_owner IS NULL OR lease_expires_at < ?)",
+                    "UPDATE coursegen_jobs SET lease_owner = ?, lease_expires_at = ?, "
+                    "runs = runs + 1 WHERE id = ? AND status IN (?, ?) "
+                    "AND (lease_owner IS NULL OR lease_expires_at < ?)",
                     (worker, now + ttl_s, job_id, *RUNNABLE, now),
                 )
             if won and (job := await self.get(job_id)) is not None:
@@ -227,7 +231,8 @@ class SqlJobStore(ABC):
         marks = ", ".join("?" for _ in job_ids)
         async with self.transaction() as tx:
             await tx.run(
-                f"UPDATE coursegen_jobs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN ({marks})",
+                "UPDATE coursegen_jobs SET lease_expires_at = ? "
+                f"WHERE lease_owner = ? AND id IN ({marks})",
                 (time.time() + ttl_s, worker, *job_ids),
             )
             rows = await tx.fetch(
@@ -238,7 +243,10 @@ class SqlJobStore(ABC):
 
     async def release(self, worker: str, job_ids: Sequence[str] | None = None) -> None:
         """Give leases back so that another worker can take the jobs at once."""
-        sql = "UPDATE coursegen_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?"
+        sql = (
+            "UPDATE coursegen_jobs SET lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE lease_owner = ?"
+        )
         params: list[Any] = [worker]
         if job_ids is not None:
             if not job_ids:

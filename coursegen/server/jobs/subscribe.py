@@ -25,7 +25,7 @@ async def _finished(store: SqlJobStore, job_id: str, last: int) -> bool:
 async def follow(
     store: SqlJobStore, broker: LocalBroker, job_id: str, after: int
 ) -> AsyncIterator[Event]:
-    """Yield every event with id > `after`, in order, once; stop after a finished job's last event."""
+    """Yield each event with id > `after` once, in order; stop after a finished job's last."""
     async with broker.subscribe(job_id) as live:  # subscribe first: nothing slips between
         last = after
         async for event in _replay(store, job_id, last):
