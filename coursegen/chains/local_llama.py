@@ -1,9 +1,11 @@
 """Run an embedded GGUF model through llama-cpp-python as a LangChain chat model."""
 
 import asyncio
+import codecs
 import contextlib
 import importlib.util
 import json
+import random
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from functools import lru_cache
@@ -129,6 +131,41 @@ def _chat_formatter(llama: Any) -> Any:
     )
 
 
+class _StopScanner:
+    """Decode streamed token bytes; hold back text that may begin a stop string."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.text = ""
+        self.sent = 0
+        self.stopped = False
+
+    def feed(self, piece: bytes) -> tuple[str, bool]:
+        """Add a token's bytes; return the text now safe to send and whether a stop was hit."""
+        self.text += self.decoder.decode(piece)
+        start = max(0, self.sent - max((len(s) for s in self.stops), default=0))
+        hits = [i for s in self.stops if (i := self.text.find(s, start)) >= 0]
+        if hits:
+            self.text, self.stopped = self.text[: min(hits)], True
+            return self._take(len(self.text)), True
+        held = max(
+            (n for s in self.stops for n in range(1, len(s)) if self.text.endswith(s[:n])),
+            default=0,
+        )
+        return self._take(len(self.text) - held), False
+
+    def flush(self) -> str:
+        """Return what is left once generation ends."""
+        if not self.stopped:
+            self.text += self.decoder.decode(b"", final=True)
+        return self._take(len(self.text))
+
+    def _take(self, end: int) -> str:
+        text, self.sent = self.text[self.sent : end], max(self.sent, end)
+        return text
+
+
 class _Cancelled(Exception):
     """The consumer went away; the generation was stopped."""
 
@@ -209,18 +246,15 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         """Generate under the lock; yield text chunks, then one chunk with usage."""
-        from llama_cpp import LlamaGrammar, StoppingCriteriaList
+        import llama_cpp.llama_cpp as lib
+        from llama_cpp import LlamaGrammar
 
         grammar_text = _grammar_text(kwargs.get("response_format"))
-        # A schema the grammar cannot express must fail loudly, not degrade to free text.
+        # Parsed here, so that a schema the grammar cannot express fails loudly.
         grammar = LlamaGrammar.from_string(grammar_text, verbose=False) if grammar_text else None
         chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        sampled = 0
-
-        def count_and_check(_ids: Any, _logits: Any) -> bool:
-            nonlocal sampled
-            sampled += 1
-            return cancel is not None and cancel.is_set()
+        seed = kwargs.get("seed", self.seed)
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
 
         with self._lock:
             if cancel is not None and cancel.is_set():
@@ -230,33 +264,51 @@ class ChatLlamaCppEmbedded(BaseChatModel):
             prompt = llama.tokenize(
                 formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
+            room = llama.n_ctx() - len(prompt)
+            if room <= 0:
+                raise ValueError(
+                    f"the prompt has {len(prompt)} tokens; the context window is {llama.n_ctx()}"
+                )
+            limit = min(max_tokens, room) if max_tokens and max_tokens > 0 else room
             template_stop = formatted.stop or []
-            stops = [
-                *(stop or []),
-                *([template_stop] if isinstance(template_stop, str) else template_stop),
-            ]
-            finish_reason = None
-            for part in llama.create_completion(
-                prompt=prompt,
-                stream=True,
-                stop=stops,
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=kwargs.get("temperature", self.temperature),
+            if isinstance(template_stop, str):
+                template_stop = [template_stop]
+            texts = _StopScanner([*(stop or []), *template_stop])
+            vocab = llama._model.vocab
+            llama.set_seed(seed if seed is not None else random.randrange(2**31))
+            written = 0
+            finish_reason = "length"
+            tokens = llama.generate(
+                prompt,
+                top_k=kwargs.get("top_k", 40),
                 top_p=kwargs.get("top_p", self.top_p),
                 min_p=kwargs.get("min_p", self.min_p),
+                temp=kwargs.get("temperature", self.temperature),
                 repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
-                seed=kwargs.get("seed", self.seed),
                 grammar=grammar,
-                stopping_criteria=StoppingCriteriaList([count_and_check]),
-            ):
-                choice = part["choices"][0]
-                finish_reason = choice.get("finish_reason") or finish_reason
-                if text := choice.get("text"):
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=text))
-            if cancel is not None and cancel.is_set():
-                raise _Cancelled
+            )
+            try:
+                for token in tokens:
+                    if cancel is not None and cancel.is_set():
+                        raise _Cancelled
+                    if lib.llama_vocab_is_eog(vocab, token):
+                        finish_reason = "stop"
+                        break
+                    written += 1
+                    text, stopped = texts.feed(llama.detokenize([token]))
+                    if text:
+                        yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if stopped:
+                        finish_reason = "stop"
+                        break
+                    if written >= limit:
+                        break
+            finally:
+                tokens.close()
+            if text := texts.flush():
+                yield ChatGenerationChunk(message=AIMessageChunk(content=text))
         usage = UsageMetadata(
-            input_tokens=len(prompt), output_tokens=sampled, total_tokens=len(prompt) + sampled
+            input_tokens=len(prompt), output_tokens=written, total_tokens=len(prompt) + written
         )
         yield ChatGenerationChunk(
             message=AIMessageChunk(

@@ -2,10 +2,14 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 
+from coursegen.server.app import create_app
+from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
+from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM
 from tests.support.sse import SSE, read_events, token_text
 
@@ -207,3 +211,25 @@ async def test_bad_requests_are_rejected_clearly(client: httpx.AsyncClient) -> N
     await wait_status(client, job, {"completed"})
     bad = await client.post(f"/courses/{job}/regenerate", json={"theme": 5})
     assert bad.status_code == 409 and "theme 5 does not exist" in bad.text
+
+
+async def test_jobs_beyond_the_replica_limit_wait_queued(
+    tmp_path: Path, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.token_s = 0.01
+    settings = Settings(
+        base_url=scripted_llm.base_url,
+        model="openai:scripted",
+        data_dir=tmp_path,
+        max_running_jobs=1,
+    )
+    with LiveApp(create_app(settings)) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            first = await create(client, themes=1, topics=2)
+            await wait_status(client, first, {"running"})
+            second = await create(client, themes=1, topics=1)
+            await asyncio.sleep(0.3)
+            assert (await client.get(f"/courses/{second}")).json()["status"] == "queued"
+            assert (await client.get(f"/courses/{first}")).json()["status"] == "running"
+            await wait_status(client, first, {"completed"})
+            await wait_status(client, second, {"completed"})

@@ -74,3 +74,14 @@ async def test_stage_chain_and_playground(live_app: LiveApp) -> None:
         schema = (await client.get("/course/input_schema")).json()
         assert "course_name" in schema["properties"]
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_course_stream_writes_an_8_by_5_course_in_89_calls(
+    live_app: LiveApp, scripted_llm: ScriptedLLM
+) -> None:
+    request = {"course_name": "Data engineering", "options": {"themes": 8, "topics_per_theme": 5}}
+    chunks = [c async for c in RemoteRunnable(f"{live_app.url}/course").astream(request)]
+    course = Course.model_validate(chunks[-1]["course"])
+    assert len(course.themes) == 8 and all(len(t.topics) == 5 for t in course.themes)
+    assert len(scripted_llm.calls) == 89 and course.usage.total.calls == 89
+    assert chunks[-2]["type"] == "progress" and chunks[-2]["done"] == chunks[-2]["total"] == 89

@@ -35,9 +35,12 @@ class Call:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The JSON inside the <course_data> block of the last user message."""
-        match = DATA_RE.search(self.messages[-1]["content"])
-        return json.loads(match.group(1)) if match else {}
+        """The JSON inside the latest <course_data> block of the conversation."""
+        for message in reversed(self.messages):  # a re-ask's last message is the repair note
+            match = DATA_RE.search(str(message.get("content") or ""))
+            if match:
+                return dict(json.loads(match.group(1)))
+        return {}
 
     @property
     def system(self) -> str:

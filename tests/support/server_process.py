@@ -423,9 +423,11 @@ def mid_course_streams(themes: int) -> list[tuple[str, int, int]]:
 async def wait_mid_course(reader: EventReader, themes: int, timeout: float = 15.0) -> None:
     """Wait until the reader saw the `mid_course` crash point (from the stored log)."""
     await wait_until(
-        lambda: len(reader.of_type("content")) == 2 * themes
-        and len(reader.of_type("polished")) == themes
-        and streams_seen(reader, mid_course_streams(themes)),
+        lambda: (
+            len(reader.of_type("content")) == 2 * themes
+            and len(reader.of_type("polished")) == themes
+            and streams_seen(reader, mid_course_streams(themes))
+        ),
         timeout,
         "topics 1 finished, topics 2 written and the stalled streams under way",
     )

@@ -53,6 +53,19 @@ class SqliteJobStore(SqlJobStore):
     def for_update(self) -> str:
         return ""
 
+    @staticmethod
+    async def _begin(conn: aiosqlite.Connection) -> None:
+        # aiosqlite queues statements on its thread: a cancelled BEGIN still runs later and
+        # would break the next transaction, so wait for it and undo it before giving up.
+        begin = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            await asyncio.wait([begin])
+            if conn.in_transaction:
+                await asyncio.shield(conn.rollback())
+            raise
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         conn = self._conn
@@ -61,7 +74,7 @@ class SqliteJobStore(SqlJobStore):
         async with self._lock:
             if conn.in_transaction:  # a caller cancelled mid-BEGIN left one open
                 await conn.rollback()
-            await conn.execute("BEGIN IMMEDIATE")
+            await self._begin(conn)
             try:
                 yield _SqliteTx(conn)
             except BaseException:
