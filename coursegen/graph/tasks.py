@@ -1,5 +1,6 @@
 """Wrap each LLM call in a LangGraph task: retried, time-limited and checkpointed on its own."""
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -50,9 +51,17 @@ async def llm_call(
 ) -> dict[str, Any]:
     """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
     runnable = chain.with_config(callbacks=[relay]) if relay else chain
+    started = time.perf_counter()
     result = await runnable.ainvoke(inputs)
     # Reported here, where the call really ran: a resumed run does not pay for it twice.
-    get_stream_writer()({"type": "usage", "stage": stage, "usage": result.usage.model_dump()})
+    get_stream_writer()(
+        {
+            "type": "usage",
+            "stage": stage,
+            "usage": result.usage.model_dump(),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
     return {"output": result.output, "usage": result.usage}
 
 

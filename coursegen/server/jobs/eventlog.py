@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from coursegen.graph.progress import CourseSnapshot
+from coursegen.server import metrics
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.store import SqlJobStore
 
@@ -96,6 +97,7 @@ class JobEventLog:
             encoded = [(kind, orjson.dumps(data).decode()) for kind, data in events]
             stored = await self.store.append(self.job_id, self.worker, encoded, fields)
         if stored:
+            metrics.EVENTS_STORED.inc(len(stored))
             await self.broker.publish(self.job_id, stored)
 
     async def _flush_periodically(self, owner: asyncio.Task[Any] | None) -> None:

@@ -5,6 +5,7 @@ import contextlib
 import logging
 from typing import Any
 
+from coursegen.server import metrics
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.runner import JobRunner, StopReason
@@ -75,6 +76,7 @@ class JobManager:
         for job in jobs:
             if job.id not in self.running and not self.draining:
                 self.running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                metrics.JOBS_RUNNING.set(len(self.running))
 
     async def _run(self, job: Job) -> None:
         try:
@@ -85,6 +87,7 @@ class JobManager:
             log.exception("job %s crashed its runner", job.id)
         finally:
             self.running.pop(job.id, None)
+            metrics.JOBS_RUNNING.set(len(self.running))
             with contextlib.suppress(Exception):
                 await self.store.release(self.worker, [job.id])
             self.wake()

@@ -15,6 +15,7 @@ from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
+from coursegen.server import metrics
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.models import Job, JobStatus
@@ -115,6 +116,7 @@ class JobRunner:
             events.emit("end", {"status": status.value})
         events.set_fields(status=status, action=None, error=error, cancel_requested=False)
         await events.flush()
+        metrics.JOBS_FINISHED.labels(status.value).inc()
 
     def _relay(
         self, events: JobEventLog, payload: dict[str, Any], usage: list[CourseUsage]
@@ -127,8 +129,11 @@ class JobRunner:
             events.emit(
                 "usage", {"stage": stage, "call": call.model_dump(), "total": usage[0].model_dump()}
             )
+            metrics.observe_call(stage, call, payload.get("seconds"))
             events.set_fields(usage=usage[0])
             return
+        if kind == "error":
+            metrics.TOPIC_ERRORS.inc()
         events.emit(kind, payload)
 
     async def _stream(

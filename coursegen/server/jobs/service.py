@@ -6,6 +6,7 @@ import uuid
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.chains.schemas import CourseRequest
+from coursegen.server import metrics
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
 from coursegen.server.jobs.runner import new_action
@@ -40,6 +41,7 @@ class JobService:
         )
         job, created = await self.store.create(job)
         if created:
+            metrics.JOBS_CREATED.inc()
             await self.broker.control({"kind": "wake"})
         return job, created
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.schemas import CourseRequest
+from coursegen.server import metrics
 from coursegen.server.deps import BrokerDep, JobDep, OwnerDep, ServiceDep, StoreDep
 from coursegen.server.jobs.models import (
     Job,
@@ -93,8 +94,12 @@ async def course_events(
     start = last_event_id if last_event_id is not None else (after or 0)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for event in follow(store, broker, job.id, start):
-            yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+        metrics.SSE_SUBSCRIBERS.inc()
+        try:
+            async for event in follow(store, broker, job.id, start):
+                yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+        finally:
+            metrics.SSE_SUBSCRIBERS.dec()
 
     return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
 

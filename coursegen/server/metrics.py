@@ -1,0 +1,33 @@
+"""Declare the Prometheus metrics of a replica and the ASGI app that serves them."""
+
+from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+
+from coursegen.chains.schemas import TokenUsage
+
+JOBS_CREATED = Counter("coursegen_jobs_created", "Jobs created through this replica.")
+JOBS_FINISHED = Counter(
+    "coursegen_jobs_finished", "Job runs that ended on this replica, by final status.", ["status"]
+)
+JOBS_RUNNING = Gauge("coursegen_jobs_running", "Jobs this replica is running now.")
+LLM_CALLS = Counter("coursegen_llm_calls", "LLM calls completed, by stage.", ["stage"])
+LLM_TOKENS = Counter("coursegen_llm_tokens", "Tokens spent, by stage and kind.", ["stage", "kind"])
+LLM_CALL_SECONDS = Histogram(
+    "coursegen_llm_call_seconds",
+    "Duration of one LLM call (re-asks included), by stage.",
+    ["stage"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160),
+)
+TOPIC_ERRORS = Counter("coursegen_topic_errors", "Topics that failed after their retries.")
+SSE_SUBSCRIBERS = Gauge("coursegen_sse_subscribers", "Clients following a job's events now.")
+EVENTS_STORED = Counter("coursegen_events_stored", "Job events stored (after token coalescing).")
+
+metrics_app = make_asgi_app()
+
+
+def observe_call(stage: str, usage: TokenUsage, seconds: float | None) -> None:
+    """Count one finished LLM call, its tokens and its duration."""
+    LLM_CALLS.labels(stage).inc()
+    LLM_TOKENS.labels(stage, "prompt").inc(usage.prompt_tokens)
+    LLM_TOKENS.labels(stage, "completion").inc(usage.completion_tokens)
+    if seconds is not None:
+        LLM_CALL_SECONDS.labels(stage).observe(seconds)

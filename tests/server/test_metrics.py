@@ -1,0 +1,32 @@
+"""Test that /metrics exposes counters that move with the work done."""
+
+import re
+
+import httpx
+
+from tests.server.conftest import create, wait_status
+
+
+def _value(text: str, name: str, labels: str = "") -> float:
+    pattern = rf"^{re.escape(name)}{re.escape(labels)} (\S+)$"
+    match = re.search(pattern, text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_metrics_count_jobs_calls_and_tokens(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/metrics/")).text
+    job = await create(client, themes=2, topics=2)
+    await wait_status(client, job, {"completed"})
+    after = (await client.get("/metrics/")).text
+
+    def delta(name: str, labels: str = "") -> float:
+        return _value(after, name, labels) - _value(before, name, labels)
+
+    assert delta("coursegen_jobs_created_total") == 1
+    assert delta("coursegen_jobs_finished_total", '{status="completed"}') == 1
+    assert delta("coursegen_llm_calls_total", '{stage="content"}') == 4
+    assert delta("coursegen_llm_calls_total", '{stage="outline"}') == 1
+    assert delta("coursegen_llm_tokens_total", '{kind="completion",stage="polish"}') > 0
+    assert delta("coursegen_llm_call_seconds_count", '{stage="topics"}') == 2
+    assert delta("coursegen_events_stored_total") > 10
+    assert "coursegen_sse_subscribers" in after and "coursegen_jobs_running" in after
