@@ -16,6 +16,7 @@ from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server import metrics
+from coursegen.server.logs import current_job
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.models import Job, JobStatus
@@ -75,6 +76,7 @@ class JobRunner:
 
     async def run(self, job: Job) -> None:
         """Run (or resume) a job until it completes, fails, is cancelled or awaits review."""
+        current_job.set(job.id)
         events = JobEventLog(
             self.store,
             self.broker,
