@@ -233,3 +233,21 @@ async def test_jobs_beyond_the_replica_limit_wait_queued(
             assert (await client.get(f"/courses/{first}")).json()["status"] == "running"
             await wait_status(client, first, {"completed"})
             await wait_status(client, second, {"completed"})
+
+
+async def test_export_every_format(client: httpx.AsyncClient) -> None:
+    job = await create(client, themes=2, topics=1)
+    await wait_status(client, job, {"completed"})
+    expected = {
+        "md": "text/markdown",
+        "html": "text/html",
+        "scorm": "application/zip",
+        "imscc": "application/zip",
+    }
+    for fmt, media in expected.items():
+        response = await client.get(f"/courses/{job}/export", params={"format": fmt})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media)
+        assert "attachment; filename=" in response.headers["content-disposition"]
+    markdown = (await client.get(f"/courses/{job}/export?format=md")).text
+    assert "Python basics" in markdown and "Theme 2 / Topic 1" in markdown
+    assert (await client.get(f"/courses/{job}/export?format=pdf")).status_code == 422

@@ -16,11 +16,11 @@ from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server import metrics
-from coursegen.server.logs import current_job
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.logs import current_job
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,13 @@
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.schemas import CourseRequest
+from coursegen.exports import export_course
 from coursegen.server import metrics
 from coursegen.server.deps import BrokerDep, JobDep, OwnerDep, ServiceDep, StoreDep
 from coursegen.server.jobs.models import (
@@ -23,6 +24,7 @@ from coursegen.server.jobs.service import JobConflict
 from coursegen.server.jobs.subscribe import follow
 
 router = APIRouter(prefix="/courses", tags=["courses"])
+ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
 
 
@@ -128,6 +130,26 @@ async def regenerate_course(
         return snapshot(await service.regenerate(job, ask))
     except JobConflict as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.get(
+    "/{job_id}/export", responses={200: {"content": {"application/zip": {}, "text/html": {}}}}
+)
+async def export_course_file(
+    job: JobDep,
+    format: Annotated[ExportName, Query(description="md, html, scorm (1.2) or imscc (1.3)")],
+) -> Response:
+    """Download the course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
+    if not job.course or not job.course.get("themes"):
+        raise HTTPException(status_code=409, detail=f"job is {job.status.value}: no course yet")
+    course = {
+        **job.course,
+        "usage": job.usage.model_dump(),
+        "language": job.course.get("language") or "en",
+    }
+    content, media_type, filename = export_course(course, format)
+    disposition = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 @router.delete("/{job_id}", status_code=204)

@@ -1,0 +1,54 @@
+"""Export a generated course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coursegen.exports._course import CourseInput, load_course
+from coursegen.exports._slug import slugify
+from coursegen.exports.html_page import to_html
+from coursegen.exports.imscc import to_imscc
+from coursegen.exports.markdown_book import to_markdown
+from coursegen.exports.scorm12 import to_scorm12
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export: how to build it, its media type and its file name extension."""
+
+    render: Callable[[CourseInput], str | bytes]
+    media_type: str
+    extension: str
+    title: str
+
+
+EXPORTS: dict[str, ExportFormat] = {
+    "md": ExportFormat(to_markdown, "text/markdown; charset=utf-8", "md", "Markdown book"),
+    "html": ExportFormat(to_html, "text/html; charset=utf-8", "html", "Standalone HTML page"),
+    "scorm": ExportFormat(to_scorm12, "application/zip", "scorm12.zip", "SCORM 1.2 package"),
+    "imscc": ExportFormat(to_imscc, "application/zip", "imscc", "IMS Common Cartridge 1.3"),
+}
+
+
+def export_course(course: CourseInput, fmt: str) -> tuple[bytes, str, str]:
+    """Build one export: `(content, media_type, filename)`; unknown `fmt` is a ValueError."""
+    try:
+        spec = EXPORTS[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown export format {fmt!r}; use one of: {', '.join(EXPORTS)}"
+        ) from None
+    course = load_course(course)
+    content = spec.render(course)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return data, spec.media_type, f"{slugify(course.course_name)}.{spec.extension}"
+
+
+__all__ = [
+    "EXPORTS",
+    "ExportFormat",
+    "export_course",
+    "to_html",
+    "to_imscc",
+    "to_markdown",
+    "to_scorm12",
+]

@@ -1,0 +1,63 @@
+"""The Markdown book: structure, material choice, unwritten topics, escaping."""
+
+from markdown_it import MarkdownIt
+
+from coursegen.exports import to_markdown
+from tests.exports.conftest import DRAFT_BODY_OF_POLISHED, HOSTILE_TITLE, POLISHED_BODY
+
+PERMISSIVE = MarkdownIt("commonmark")  # raw HTML on, as many Markdown viewers render
+
+
+def test_book_has_title_contents_and_every_topic(course):
+    book = to_markdown(course)
+    assert book.startswith("# Основы программирования: \\<if\\> \\& «циклы»\n")
+    assert "## Содержание" in book
+    for t, theme in enumerate(course.themes, 1):
+        assert f"](#theme-0{t})" in book and f'<a id="theme-0{t}"></a>' in book
+        for n, _topic in enumerate(theme.topics, 1):
+            anchor = f"theme-0{t}-topic-0{n}"
+            assert f"](#{anchor})" in book and f'<a id="{anchor}"></a>' in book
+            assert f"### {t}.{n}. " in book
+
+
+def test_polished_text_wins_over_the_draft(course):
+    book = to_markdown(course)
+    assert POLISHED_BODY in book
+    assert DRAFT_BODY_OF_POLISHED not in book
+    assert "> T11: краткое содержание урока." in book
+    assert "T12: решение по шагам" in book  # draft-only topic is exported from its content
+
+
+def test_unwritten_topic_is_listed_with_a_note(course):
+    book = to_markdown(course)
+    section = book[book.index("### 2.2. ") :]
+    assert "Оператор else \\<не написан\\>" in section
+    assert "> **Этот урок ещё не написан.**" in section
+    course.themes[1].topics[1].error = "provider timeout"
+    assert "> **Этот урок не удалось написать.**" in to_markdown(course)
+
+
+def test_self_check_answers_are_collapsed(course):
+    book = to_markdown(course)
+    for topic in (course.themes[0].topics[0], course.themes[1].topics[0]):
+        for item in topic.content.self_check:
+            assert f"<details>\n<summary>Ответ</summary>\n\n{item.answer}\n\n</details>" in book
+            assert item.question.replace("<", "&lt;") not in book  # `<` in `1 < 2` is no tag
+            assert item.question in book
+
+
+def test_lesson_headings_sit_below_the_topic_heading(course):
+    book = to_markdown(course)
+    assert "\n#### Введение\n" in book and "\n# Введение" not in book
+    assert "\n##### Разбор\n" in book
+
+
+def test_hostile_text_stays_text_even_with_raw_html_on(course):
+    book = to_markdown(course)
+    assert HOSTILE_TITLE not in book
+    rendered = PERMISSIVE.render(book)
+    for attack in ("<script", "<img", 'href="javascript:', "<b>", "<i>"):
+        assert attack not in rendered, attack
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in rendered
+    assert "print('&amp;')" in rendered  # code blocks are left as written

@@ -1,0 +1,60 @@
+"""The format registry, file names, and accepting the course as its JSON dict."""
+
+import json
+
+import pytest
+
+from coursegen.exports import EXPORTS, export_course
+from coursegen.exports._slug import slugify
+
+
+def test_registry_lists_the_four_formats():
+    assert set(EXPORTS) == {"md", "html", "scorm", "imscc"}
+    assert EXPORTS["md"].media_type.startswith("text/markdown")
+    assert EXPORTS["html"].media_type.startswith("text/html")
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTS))
+def test_export_course_returns_bytes_media_type_and_file_name(course, fmt):
+    data, media_type, filename = export_course(course, fmt)
+    assert isinstance(data, bytes) and data
+    assert media_type == EXPORTS[fmt].media_type
+    assert filename == f"if.{EXPORTS[fmt].extension}"  # the ASCII left of the Russian name
+    if EXPORTS[fmt].extension.endswith(("zip", "imscc")):
+        assert data[:4] == b"PK\x03\x04"
+    else:
+        assert "«циклы»" in data.decode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTS))
+def test_course_json_dict_gives_the_same_export(course, fmt):
+    as_json = json.loads(course.model_dump_json())
+    assert export_course(as_json, fmt) == export_course(course, fmt)
+
+
+def test_unknown_format_is_refused(course):
+    with pytest.raises(ValueError, match="unknown export format 'pdf'"):
+        export_course(course, "pdf")
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Python for Data Analysts", "python-for-data-analysts"),
+        ("Английский для технических специальностей", "course"),
+        ("Python для начинающих: часть 2", "python-2"),
+        ("Café & crème brûlée!", "cafe-creme-brulee"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("x" * 200, "x" * 60),
+        ("", "course"),
+    ],
+)
+def test_file_names_are_ascii_slugs(name, slug):
+    assert slugify(name) == slug
+
+
+def test_export_uses_the_slug_of_the_course_name(course):
+    course.course_name = "Основы Python 3"
+    assert export_course(course, "scorm")[2] == "python-3.scorm12.zip"
+    course.course_name = "Основы программирования"
+    assert export_course(course, "imscc")[2] == "course.imscc"
