@@ -14,7 +14,7 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.metrics import metrics_app
-from coursegen.server.routes import courses, health
+from coursegen.server.routes import courses, health, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(courses.router)
+    app.include_router(web.router)
     app.mount("/metrics", metrics_app)
     mount_langserve(app, CourseRunnable(holder), build_course_chains(model, mode))
     return app

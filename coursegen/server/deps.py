@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
@@ -14,9 +15,25 @@ def get_service(request: Request) -> JobService:
     return request.app.state.jobs
 
 
-def get_owner() -> str:
-    """The caller's identity (single-user until API keys are configured)."""
-    return "local"
+bearer = HTTPBearer(auto_error=False, description="An API key from `coursegen keys create`.")
+LOCAL_OWNER = "local"
+
+
+async def get_owner(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """The caller's identity: the owner of its API key (or `local` while no key exists)."""
+    keys = get_service(request).keys
+    if not await keys.enabled():
+        return LOCAL_OWNER
+    owner = await keys.owner_of(credentials.credentials) if credentials else None
+    if owner is None:
+        raise HTTPException(
+            status_code=401,
+            detail="a valid API key is required: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return owner
 
 
 ServiceDep = Annotated[JobService, Depends(get_service)]

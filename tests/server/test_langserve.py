@@ -48,7 +48,7 @@ async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
         )
         assert response.status_code == 200, response.text
     graph = live_app.app.state.graph
-    state = await graph.aget_state({"configurable": {"thread_id": "thread-42"}})
+    state = await graph.aget_state({"configurable": {"thread_id": "local:thread-42"}})
     assert state.values["course"].course_name == "Основы Python"
 
 

@@ -7,6 +7,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.chains.schemas import CourseRequest
 from coursegen.server import metrics
+from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
 from coursegen.server.jobs.runner import new_action
@@ -21,9 +22,13 @@ class JobService:
     """Create, read, steer and delete jobs; the owning worker does the generating."""
 
     def __init__(
-        self, store: SqlJobStore, broker: LocalBroker, checkpointer: BaseCheckpointSaver
+        self,
+        store: SqlJobStore,
+        broker: LocalBroker,
+        checkpointer: BaseCheckpointSaver,
+        keys: ApiKeyStore,
     ) -> None:
-        self.store, self.broker, self.checkpointer = store, broker, checkpointer
+        self.store, self.broker, self.checkpointer, self.keys = store, broker, checkpointer, keys
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(

@@ -1,5 +1,7 @@
 """Open the jobs machinery for the configured mode: SQLite in-process, or PostgreSQL + Redis."""
 
+import ipaddress
+import logging
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +12,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from coursegen.graph.graph import make_regenerate_builder
+from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
 from coursegen.server.jobs.manager import JobManager
 from coursegen.server.jobs.runner import JobRunner
@@ -17,6 +20,29 @@ from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.settings import Settings
+
+log = logging.getLogger(__name__)
+NO_KEYS_ON_NETWORK = (
+    "refusing to serve on {host} without API keys: anyone who can reach it could spend your "
+    "LLM budget. Create one with `coursegen keys create <owner>`, or bind to 127.0.0.1."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def check_exposure(keys: ApiKeyStore, host: str) -> None:
+    """Refuse a network-facing bind without keys; say so when running single-user."""
+    if await keys.enabled():
+        return
+    if not is_loopback(host):
+        raise RuntimeError(NO_KEYS_ON_NETWORK.format(host=host))
+    log.warning("no API keys configured: single-user mode, serving on loopback (%s) only", host)
 
 
 def _store(settings: Settings) -> SqlJobStore:
@@ -55,7 +81,10 @@ async def open_jobs(
         max_running=settings.max_running_jobs,
         lease_s=settings.lease_s,
     )
-    service = JobService(store, broker, checkpointer)
+    keys = ApiKeyStore(store)
+    await keys.setup()
+    await check_exposure(keys, settings.host)
+    service = JobService(store, broker, checkpointer, keys)
     service.manager = manager
     await manager.start()
     try:

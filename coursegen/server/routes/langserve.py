@@ -3,20 +3,30 @@
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import CourseRunnable
+from coursegen.server.deps import LOCAL_OWNER, OwnerDep
 from coursegen.server.serialization import GraphAwareSerializer
 
 THREAD_HEADER = "x-thread-id"
 
 
+async def authorize(request: Request, owner: OwnerDep) -> None:
+    """Let only key holders call the LangServe routes; remember who called."""
+    request.state.owner = owner
+
+
 async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
-    """Put `thread_id` into `configurable` (LangServe drops it from request bodies)."""
+    """Put `thread_id` into `configurable` (LangServe drops it from request bodies).
+
+    The owner prefixes the thread, so one tenant cannot continue another's checkpoints.
+    """
     configurable = dict(config.get("configurable") or {})
-    configurable["thread_id"] = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
+    thread = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
+    configurable["thread_id"] = f"{getattr(request.state, 'owner', LOCAL_OWNER)}:{thread}"
     return {**config, "configurable": configurable}
 
 
@@ -30,6 +40,13 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
         per_req_config_modifier=thread_from_header,
         serializer=serializer,
         playground_type="default",
+        dependencies=[Depends(authorize)],
     )
     for stage in ("outline", "topics", "content", "polish"):
-        add_routes(app, getattr(chains, stage), path=f"/chains/{stage}", serializer=serializer)
+        add_routes(
+            app,
+            getattr(chains, stage),
+            path=f"/chains/{stage}",
+            serializer=serializer,
+            dependencies=[Depends(authorize)],
+        )

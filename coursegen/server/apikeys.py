@@ -1,0 +1,99 @@
+"""Issue, verify and revoke API keys; only their SHA-256 hashes are stored."""
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from coursegen.server.jobs.store import SqlJobStore
+
+KEY_PREFIX = "cgk_"
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS coursegen_api_keys (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)""",
+]
+ENABLED_CACHE_S = 5.0  # keys created by the CLI while the server runs take effect this fast
+
+
+def hash_key(key: str) -> str:
+    """Hash a key for storage (keys are 256-bit random, so a plain hash is enough)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key, without its secret."""
+
+    id: str
+    owner: str
+    name: str
+    hint: str
+    created_at: float
+    revoked_at: float | None
+
+
+class ApiKeyStore:
+    """API keys in the same database as the jobs."""
+
+    def __init__(self, db: SqlJobStore) -> None:
+        self.db = db
+        self._enabled: tuple[float, bool] | None = None
+
+    async def setup(self) -> None:
+        async with self.db.transaction() as tx:
+            for statement in SCHEMA:
+                await tx.run(statement)
+
+    async def create(self, owner: str, name: str = "") -> tuple[ApiKey, str]:
+        """Make a key for `owner`; return it and the secret, which is shown only once."""
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(uuid.uuid4().hex[:12], owner, name, secret[:8] + "…", time.time(), None)
+        async with self.db.transaction() as tx:
+            await tx.run(
+                "INSERT INTO coursegen_api_keys (id, owner, name, key_hash, hint, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key.id, owner, name, hash_key(secret), key.hint, key.created_at),
+            )
+        self._enabled = None
+        return key, secret
+
+    async def all_keys(self) -> list[ApiKey]:
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id, owner, name, hint, created_at, revoked_at FROM coursegen_api_keys "
+                "ORDER BY created_at"
+            )
+        return [ApiKey(**row) for row in rows]
+
+    async def revoke(self, key_id: str) -> bool:
+        async with self.db.transaction() as tx:
+            done = await tx.run(
+                "UPDATE coursegen_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+        self._enabled = None
+        return bool(done)
+
+    async def owner_of(self, secret: str) -> str | None:
+        """Return the owner of an active key, or None."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT owner FROM coursegen_api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                (hash_key(secret),),
+            )
+        return str(rows[0]["owner"]) if rows else None
+
+    async def enabled(self) -> bool:
+        """Whether keys are in use: once any key was made, every request must carry one.
+
+        Revoked keys count, so revoking the last key locks the service rather than opening it.
+        """
+        now = time.monotonic()
+        if self._enabled is None or now - self._enabled[0] > ENABLED_CACHE_S:
+            async with self.db.transaction() as tx:
+                rows = await tx.fetch("SELECT COUNT(*) AS n FROM coursegen_api_keys")
+            self._enabled = (now, bool(rows[0]["n"]))
+        return self._enabled[1]
