@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
@@ -14,6 +15,7 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.metrics import metrics_app
+from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.routes import courses, health, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
@@ -54,6 +56,20 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Last-Event-ID",
+                "X-Thread-Id",
+            ],
+        )
     app.include_router(health.router)
     app.include_router(courses.router)
     app.include_router(web.router)

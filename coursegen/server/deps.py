@@ -40,6 +40,15 @@ ServiceDep = Annotated[JobService, Depends(get_service)]
 OwnerDep = Annotated[str, Depends(get_owner)]
 
 
+async def get_writer(request: Request, owner: OwnerDep) -> str:
+    """The caller of a write request, counted against its rate limit (429 past it)."""
+    await get_service(request).limiter.hit(owner)
+    return owner
+
+
+WriterDep = Annotated[str, Depends(get_writer)]
+
+
 async def get_job(job_id: str, service: ServiceDep, owner: OwnerDep) -> Job:
     """Load a job of the caller's, or answer 404 (also for other owners' jobs)."""
     job = await service.get(job_id, owner)

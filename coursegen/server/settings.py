@@ -29,7 +29,14 @@ class Settings(BaseSettings):
     temperature: float = Field(default=0.4, ge=0, le=2)
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-call timeout.")
     llm_max_retries: int = Field(default=2, ge=0, description="HTTP retries inside the client.")
-    max_tokens: int | None = Field(default=None, gt=0, description="Most tokens per answer.")
+    max_tokens: int | None = Field(default=4096, gt=0, description="Most tokens per answer.")
+    job_token_budget: int | None = Field(
+        default=1_500_000, gt=0, description="Most tokens one job may spend (then budget_exceeded)."
+    )
+    max_jobs_per_owner: int = Field(default=5, ge=1, description="Queued + running jobs per key.")
+    requests_per_minute: int = Field(default=60, ge=1, description="Write requests per key.")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file lives.")
     database_url: str | None = Field(default=None, description="postgresql://… for scale-out.")
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")

@@ -104,7 +104,10 @@ class JobEventLog:
         try:
             while True:
                 await asyncio.sleep(self.flush_s)
-                await self.flush()
+                # Not cancellable half-way: the batch is already out of the buffer, so a
+                # flush cancelled when the block ends would lose it (the next flush waits
+                # for this one on the lock, which keeps the ids in order).
+                await asyncio.shield(self.flush())
         except Exception as exc:  # lost lease or database down: stop the run that owns us
             self.failure = exc
             if owner is not None:

@@ -33,9 +33,15 @@ class StopReason:
     LEASE_LOST = "lease_lost"
 
 
+class BudgetExceeded(RuntimeError):
+    """The job spent more tokens than its budget allows."""
+
+
 def error_of(exc: BaseException) -> dict[str, Any]:
     """Describe a job failure as an `error` event: code, message, retryable."""
-    if isinstance(exc, ProviderConfigError):
+    if isinstance(exc, BudgetExceeded):
+        code, retryable = "budget_exceeded", False
+    elif isinstance(exc, ProviderConfigError):
         code, retryable = "provider_config", False
     elif isinstance(exc, StructuredOutputError):
         code, retryable = "invalid_output", True
@@ -69,9 +75,11 @@ class JobRunner:
         store: SqlJobStore,
         broker: LocalBroker,
         worker: str,
+        token_budget: int | None = None,
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
         self.store, self.broker, self.worker = store, broker, worker
+        self.token_budget = token_budget
         self.stop_reasons: dict[str, str] = {}
 
     async def run(self, job: Job) -> None:
@@ -147,14 +155,30 @@ class JobRunner:
         usage: list[CourseUsage],
     ) -> Any:
         """Relay a graph run's custom events; return the interrupt value if it paused."""
-        interrupt = None
+        interrupt, over_budget = None, None
         stream = graph.astream(inputs, config, stream_mode=["custom", "updates"])
-        async for mode, payload in cast(AsyncIterator[tuple[str, Any]], stream):
-            if mode == "custom":
-                self._relay(events, dict(payload), usage)
-            elif "__interrupt__" in payload:
-                interrupt = payload["__interrupt__"][0].value
+        try:
+            async for mode, payload in cast(AsyncIterator[tuple[str, Any]], stream):
+                if mode == "custom":
+                    self._relay(events, dict(payload), usage)
+                    if over_budget is None and (over_budget := self._over_budget(usage[0])):
+                        # Only cancelling the task inside astream stops the graph's calls;
+                        # leaving the loop would let them run on, unobserved and paid for.
+                        cast(asyncio.Task[Any], asyncio.current_task()).cancel()
+                elif "__interrupt__" in payload:
+                    interrupt = payload["__interrupt__"][0].value
+        except asyncio.CancelledError:
+            if over_budget is None:
+                raise
+            cast(asyncio.Task[Any], asyncio.current_task()).uncancel()
+            raise over_budget from None
         return interrupt
+
+    def _over_budget(self, usage: CourseUsage) -> BudgetExceeded | None:
+        spent = usage.total.total_tokens
+        if self.token_budget is None or spent <= self.token_budget:
+            return None
+        return BudgetExceeded(f"{spent} tokens spent; the job's budget is {self.token_budget}")
 
     async def _generate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage

@@ -12,10 +12,15 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
 from coursegen.server.jobs.runner import new_action
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.limits import RateLimiter
 
 
 class JobConflict(RuntimeError):
     """The job is not in a state that allows the operation."""
+
+
+class TooManyJobs(RuntimeError):
+    """The owner already has as many queued and running jobs as allowed."""
 
 
 class JobService:
@@ -27,13 +32,20 @@ class JobService:
         broker: LocalBroker,
         checkpointer: BaseCheckpointSaver,
         keys: ApiKeyStore,
+        limiter: RateLimiter,
+        max_jobs_per_owner: int,
     ) -> None:
         self.store, self.broker, self.checkpointer, self.keys = store, broker, checkpointer, keys
+        self.limiter, self.max_jobs_per_owner = limiter, max_jobs_per_owner
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(
         self, request: CourseRequest, owner: str, idempotency_key: str | None
     ) -> tuple[Job, bool]:
+        if idempotency_key and (same := await self.store.get_by_key(owner, idempotency_key)):
+            return same, False
+        if await self.store.count_active(owner) >= self.max_jobs_per_owner:
+            raise TooManyJobs(f"{self.max_jobs_per_owner} jobs are already queued or running")
         now = time.time()
         job = Job(
             id=uuid.uuid4().hex,

@@ -121,6 +121,24 @@ class SqlJobStore(ABC):
             )
         return _job(rows[0]), False
 
+    async def get_by_key(self, owner: str, idempotency_key: str) -> Job | None:
+        async with self.transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT {', '.join(COLUMNS)} FROM coursegen_jobs "
+                "WHERE owner = ? AND idempotency_key = ?",
+                (owner, idempotency_key),
+            )
+        return _job(rows[0]) if rows else None
+
+    async def count_active(self, owner: str) -> int:
+        """Jobs of an owner that are queued or running."""
+        async with self.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT COUNT(*) AS n FROM coursegen_jobs WHERE owner = ? AND status IN (?, ?)",
+                (owner, *RUNNABLE),
+            )
+        return int(rows[0]["n"])
+
     async def get(self, job_id: str) -> Job | None:
         async with self.transaction() as tx:
             rows = await tx.fetch(

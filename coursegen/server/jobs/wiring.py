@@ -19,6 +19,7 @@ from coursegen.server.jobs.runner import JobRunner
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ async def open_jobs(
     regenerate = make_regenerate_builder(model, settings.structured_output).compile(
         checkpointer=checkpointer
     )
-    runner = JobRunner(graph, regenerate, store, broker, worker)
+    runner = JobRunner(graph, regenerate, store, broker, worker, settings.job_token_budget)
     manager = JobManager(
         store,
         broker,
@@ -84,7 +85,12 @@ async def open_jobs(
     keys = ApiKeyStore(store)
     await keys.setup()
     await check_exposure(keys, settings.host)
-    service = JobService(store, broker, checkpointer, keys)
+    limiter = (
+        RedisRateLimiter(settings.requests_per_minute, broker.redis)
+        if isinstance(broker, RedisBroker)
+        else RateLimiter(settings.requests_per_minute)
+    )
+    service = JobService(store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner)
     service.manager = manager
     await manager.start()
     try:

@@ -4,13 +4,21 @@ import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.schemas import CourseRequest
 from coursegen.exports import export_course
 from coursegen.server import metrics
-from coursegen.server.deps import BrokerDep, JobDep, OwnerDep, ServiceDep, StoreDep
+from coursegen.server.deps import (
+    BrokerDep,
+    JobDep,
+    OwnerDep,
+    ServiceDep,
+    StoreDep,
+    WriterDep,
+    get_writer,
+)
 from coursegen.server.jobs.models import (
     Job,
     JobCreated,
@@ -20,8 +28,9 @@ from coursegen.server.jobs.models import (
     RegenerateRequest,
     ReviewAnswer,
 )
-from coursegen.server.jobs.service import JobConflict
+from coursegen.server.jobs.service import JobConflict, TooManyJobs
 from coursegen.server.jobs.subscribe import follow
+from coursegen.server.limits import too_many
 
 router = APIRouter(prefix="/courses", tags=["courses"])
 ExportName = Literal["md", "html", "scorm", "imscc"]
@@ -49,11 +58,14 @@ async def create_course(
     request: CourseRequest,
     response: Response,
     service: ServiceDep,
-    owner: OwnerDep,
+    owner: WriterDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
-    job, _ = await service.create(request, owner, idempotency_key)
+    try:
+        job, _ = await service.create(request, owner, idempotency_key)
+    except TooManyJobs as exc:
+        raise too_many(str(exc), retry_after_s=30) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
@@ -106,13 +118,13 @@ async def course_events(
     return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
 
 
-@router.post("/{job_id}/cancel", response_model=JobSnapshot)
+@router.post("/{job_id}/cancel", response_model=JobSnapshot, dependencies=[Depends(get_writer)])
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     """Stop the job and the provider calls in flight; idempotent."""
     return snapshot(await service.cancel(job))
 
 
-@router.post("/{job_id}/review", response_model=JobSnapshot)
+@router.post("/{job_id}/review", response_model=JobSnapshot, dependencies=[Depends(get_writer)])
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
     try:
@@ -121,7 +133,12 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
         raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
-@router.post("/{job_id}/regenerate", status_code=202, response_model=JobSnapshot)
+@router.post(
+    "/{job_id}/regenerate",
+    status_code=202,
+    response_model=JobSnapshot,
+    dependencies=[Depends(get_writer)],
+)
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
 ) -> JobSnapshot:
@@ -152,7 +169,7 @@ async def export_course_file(
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.delete("/{job_id}", status_code=204)
+@router.delete("/{job_id}", status_code=204, dependencies=[Depends(get_writer)])
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
     await service.delete(job)

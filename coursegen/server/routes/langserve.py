@@ -8,15 +8,17 @@ from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import CourseRunnable
-from coursegen.server.deps import LOCAL_OWNER, OwnerDep
+from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_service
 from coursegen.server.serialization import GraphAwareSerializer
 
 THREAD_HEADER = "x-thread-id"
 
 
 async def authorize(request: Request, owner: OwnerDep) -> None:
-    """Let only key holders call the LangServe routes; remember who called."""
+    """Let only key holders call the LangServe routes; count runs against the rate limit."""
     request.state.owner = owner
+    if request.method == "POST":
+        await get_service(request).limiter.hit(owner)
 
 
 async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -275,7 +275,10 @@
     } catch {
       return;
     }
-    if (id) current.lastId = id;
+    if (id) {
+      current.lastId = id;
+      $("view").dataset.lastEventId = String(id); // where a reload or a test can see it
+    }
     const handler = handlers[event.type];
     if (handler) handler(data);
   }
@@ -983,6 +986,7 @@
     $("intro").hidden = true;
     $("view").hidden = false;
     $("status").dataset.connection = "";
+    $("view").dataset.lastEventId = "0";
     if (request) {
       state.course.course_name = request.course_name;
       state.course.description = request.description;

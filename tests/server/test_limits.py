@@ -1,0 +1,99 @@
+"""Test the spending and input limits: body size, rate, jobs per owner, token budget, CORS."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from coursegen.server.app import create_app
+from coursegen.server.settings import Settings
+from tests.server.conftest import create, wait_status
+from tests.support.live_app import LiveApp
+from tests.support.scripted_llm import ScriptedLLM
+
+
+def _serve(settings: Settings, **changes: object) -> LiveApp:
+    return LiveApp(create_app(settings.model_copy(update=changes)))
+
+
+@pytest.fixture
+def strict(settings: Settings) -> Iterator[LiveApp]:
+    with _serve(settings, requests_per_minute=3, max_body_bytes=2048, max_jobs_per_owner=1) as live:
+        yield live
+
+
+@pytest.fixture
+async def strict_client(strict: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=strict.url, timeout=30) as http:
+        yield http
+
+
+async def test_oversized_bodies_are_refused(strict_client: httpx.AsyncClient) -> None:
+    big = {"course_name": "x", "description": "y" * 4000}
+    response = await strict_client.post("/courses", json=big)
+    assert response.status_code == 413 and "limit 2048 bytes" in response.text
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"course_name": "x", "description": "'
+        for _ in range(10):
+            yield b"y" * 500
+        yield b'"}'
+
+    chunked = await strict_client.post(
+        "/courses", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+    assert chunked.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_write_rate_is_limited_with_retry_after(strict_client: httpx.AsyncClient) -> None:
+    statuses = [(await strict_client.post("/courses/none/cancel")).status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    limited = await strict_client.post("/courses/none/cancel")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert (await strict_client.get("/courses")).status_code == 200  # reads are not limited
+
+
+async def test_jobs_per_owner_are_limited(
+    strict_client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.token_s = 0.02
+    body = {"course_name": "Limits", "options": {"themes": 1, "topics_per_theme": 1}}
+    first = await strict_client.post("/courses", json=body, headers={"Idempotency-Key": "one"})
+    assert first.status_code == 202
+    second = await strict_client.post("/courses", json=body)
+    assert second.status_code == 429 and "already queued or running" in second.text
+    replay = await strict_client.post("/courses", json=body, headers={"Idempotency-Key": "one"})
+    assert replay.status_code == 202 and replay.json()["id"] == first.json()["id"]
+
+
+async def test_token_budget_fails_the_job_and_keeps_what_was_written(
+    settings: Settings, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.token_s = 0.01
+    with _serve(settings, job_token_budget=1500) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            job = await create(client, themes=2, topics=3)
+            failed = await wait_status(client, job, {"failed"})
+    assert failed["error"]["code"] == "budget_exceeded" and failed["error"]["retryable"] is False
+    assert len(failed["course"]["themes"]) == 2 and failed["usage"]["total"]["total_tokens"] > 1500
+    calls = len(scripted_llm.calls)
+    await asyncio.sleep(0.3)
+    assert len(scripted_llm.calls) == calls and all(c.ended is not None for c in scripted_llm.calls)
+    assert calls < 1 + 2 + 6 + 6
+
+
+async def test_cors_is_closed_unless_configured(settings: Settings, tmp_path: Path) -> None:
+    preflight = {"Origin": "https://lms.example", "Access-Control-Request-Method": "POST"}
+    with _serve(settings) as closed:
+        async with httpx.AsyncClient(base_url=closed.url) as client:
+            response = await client.options("/courses", headers=preflight)
+            assert "access-control-allow-origin" not in response.headers
+    with _serve(
+        settings, cors_origins=["https://lms.example"], data_dir=tmp_path / "cors"
+    ) as open_:
+        async with httpx.AsyncClient(base_url=open_.url) as client:
+            response = await client.options("/courses", headers=preflight)
+            assert response.headers["access-control-allow-origin"] == "https://lms.example"
