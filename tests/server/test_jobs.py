@@ -251,3 +251,19 @@ async def test_export_every_format(client: httpx.AsyncClient) -> None:
     markdown = (await client.get(f"/courses/{job}/export?format=md")).text
     assert "Python basics" in markdown and "Theme 2 / Topic 1" in markdown
     assert (await client.get(f"/courses/{job}/export?format=pdf")).status_code == 422
+
+
+async def test_estimate_predicts_calls_and_tokens(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    body = {"course_name": "Python basics", "options": {"themes": 2, "topics_per_theme": 3}}
+    estimate = (await client.post("/courses/estimate", json=body)).json()
+    assert estimate["calls"] == 1 + 2 + 2 * 6 and estimate["topics"] == 6
+    assert estimate["total_tokens"] == estimate["prompt_tokens"] + estimate["completion_tokens"]
+    job = await create(client, themes=2, topics=3)
+    done = await wait_status(client, job, {"completed"})
+    assert done["usage"]["total"]["calls"] == estimate["calls"]
+    spent = done["usage"]["total"]["prompt_tokens"]
+    assert spent / 3 < estimate["prompt_tokens"] < spent * 3  # the scripted server counts chars / 4
+    default = (await client.post("/courses/estimate", json={"course_name": "x"})).json()
+    assert default["themes"] == 6 and default["calls"] == 1 + 6 + 2 * 24

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.chains.schemas import CourseRequest
 from coursegen.exports import export_course
 from coursegen.server import metrics
@@ -68,6 +69,12 @@ async def create_course(
         raise too_many(str(exc), retry_after_s=30) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
+
+
+@router.post("/estimate", response_model=Estimate)
+async def estimate(request: CourseRequest, owner: OwnerDep) -> Estimate:
+    """Predict the LLM calls (exact for given counts) and tokens (rough) of a course."""
+    return estimate_course(request)
 
 
 @router.get("", response_model=JobPage)
