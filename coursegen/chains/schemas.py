@@ -178,6 +178,7 @@ class CourseTheme(BaseModel):
     title: str = Field(description="Theme title.")
     description: str = Field(description="Theme description.")
     topics: list[CourseTopic] = Field(default_factory=list, description="Topics in order.")
+    error: str | None = Field(default=None, description="Why the theme's topics failed, if so.")
 
 
 class Course(BaseModel):

@@ -19,6 +19,7 @@ from coursegen.chains.schemas import (
     CourseTopic,
     CourseUsage,
     Outline,
+    ThemeOutline,
     ThemeTopics,
 )
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
@@ -40,6 +41,23 @@ def _dump(value: Any) -> Any:
 def _model(cls: type[ModelT], value: Any) -> ModelT:
     """Accept a model or its JSON form: `langgraph dev` and the HTTP API pass plain JSON."""
     return value if isinstance(value, cls) else cls.model_validate(value)
+
+
+def _course_theme(theme: ThemeOutline, result: ThemeResult | None) -> CourseTheme:
+    if result is None or result.topics is None:
+        error = result.error if result else None
+        return CourseTheme(title=theme.title, description=theme.description, error=error)
+    topics = [
+        CourseTopic(
+            title=t.title,
+            description=t.description,
+            content=r.content,
+            polished=r.polished,
+            error=r.error,
+        )
+        for t, r in zip(result.topics.topics, result.results, strict=True)
+    ]
+    return CourseTheme(title=theme.title, description=theme.description, topics=topics)
 
 
 class CourseNodes:
@@ -105,7 +123,22 @@ class CourseNodes:
             theme_index=index,
         )
         inputs = TopicsInput(request=task["request"], outline=task["outline"], theme_index=index)
-        done = await llm_call("topics", chains.topics, inputs)
+        try:
+            done = await llm_call("topics", chains.topics, inputs)
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # one theme's failure must not lose the other themes
+            message = f"{type(exc).__name__}: {exc}"
+            get_stream_writer()(
+                {
+                    "type": "error",
+                    "theme": index,
+                    "code": "theme_failed",
+                    "message": message,
+                    "retryable": True,
+                }
+            )
+            return {"themes": {index: ThemeResult(topics=None, results=[], error=message)}}
         topics = _model(ThemeTopics, done["output"])
         get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
         usage = CourseUsage().add("topics", done["usage"])
@@ -185,26 +218,7 @@ class CourseNodes:
         request = _model(CourseRequest, state["request"])
         outline = _model(Outline, state["outline"])
         results = {int(i): _model(ThemeResult, r) for i, r in (state.get("themes") or {}).items()}
-        themes = []
-        for i, theme in enumerate(outline.themes):
-            result = results.get(i)
-            topics = (
-                []
-                if result is None
-                else [
-                    CourseTopic(
-                        title=t.title,
-                        description=t.description,
-                        content=r.content,
-                        polished=r.polished,
-                        error=r.error,
-                    )
-                    for t, r in zip(result.topics.topics, result.results, strict=True)
-                ]
-            )
-            themes.append(
-                CourseTheme(title=theme.title, description=theme.description, topics=topics)
-            )
+        themes = [_course_theme(theme, results.get(i)) for i, theme in enumerate(outline.themes)]
         course = Course(
             course_name=request.course_name,
             description=request.description,

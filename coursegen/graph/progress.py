@@ -20,6 +20,7 @@ class CourseSnapshot:
         if kind == "outline":
             self._set_outline(data)
         elif kind == "topics":
+            self._theme(data["theme"])["error"] = None
             self._theme(data["theme"])["topics"] = [
                 {**t, "content": None, "polished": None, "error": None}
                 for t in data["topics"]["topics"]
@@ -29,6 +30,8 @@ class CourseSnapshot:
             topic[kind], topic["error"] = data[kind], None
         elif kind == "error" and data.get("topic") is not None:
             self._topic(data)["error"] = data["message"]
+        elif kind == "error" and data.get("theme") is not None:
+            self._theme(data["theme"])["error"] = data["message"]
         elif kind == "course":
             self.course = data["course"]
         else:
@@ -56,7 +59,7 @@ class CourseSnapshot:
         topics = [t for theme in themes for t in theme.get("topics", [])]
         stages = {
             "outline": (1 if themes else 0, 1),
-            "topics": (sum(1 for t in themes if t.get("topics")), len(themes)),
+            "topics": (sum(1 for t in themes if t.get("topics") or t.get("error")), len(themes)),
             "content": (sum(1 for t in topics if t.get("content") or t.get("error")), len(topics)),
             "polish": (sum(1 for t in topics if t.get("polished") or t.get("error")), len(topics)),
         }

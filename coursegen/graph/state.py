@@ -27,8 +27,9 @@ class TopicResult(BaseModel):
 class ThemeResult(BaseModel):
     """What the pipeline produced for one theme: its topics and their material, in order."""
 
-    topics: ThemeTopics = Field(description="The theme's topics.")
+    topics: ThemeTopics | None = Field(description="The theme's topics (None if planning failed).")
     results: list[TopicResult] = Field(description="Per topic, in the order of `topics`.")
+    error: str | None = Field(default=None, description="Why the theme's topics failed, if so.")
 
 
 def merge_themes(

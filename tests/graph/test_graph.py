@@ -415,3 +415,26 @@ async def test_review_with_an_edited_outline_writes_exactly_those_themes(
         "PolishedTopic": 4,
     }
     assert course.usage.total.calls == 11
+
+
+async def test_failing_theme_only_marks_that_theme(scripted_llm: ScriptedLLM, model):
+    def script(call: Call) -> Reply:
+        if call.schema == "ThemeTopics" and call.data["theme"]["title"] == "Theme 3":
+            return Fault("http", status=400)
+        return None
+
+    scripted_llm.script = script
+    result = await build_graph(model=model).ainvoke({"request": request(3, 2)})
+    course: Course = result["course"]
+    assert course.themes[2].error and "400" in course.themes[2].error
+    assert course.themes[2].topics == []
+    for i in range(2):
+        assert course.themes[i].error is None
+        for j in range(2):
+            assert_topic_complete(course, i, j)
+    assert per_schema(scripted_llm) == {
+        "Outline": 1,
+        "ThemeTopics": 3,
+        "TopicContent": 4,
+        "PolishedTopic": 4,
+    }
