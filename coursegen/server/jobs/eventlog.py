@@ -95,7 +95,12 @@ class JobEventLog:
             if not events and not fields:
                 return
             encoded = [(kind, orjson.dumps(data).decode()) for kind, data in events]
-            stored = await self.store.append(self.job_id, self.worker, encoded, fields)
+            try:
+                stored = await self.store.append(self.job_id, self.worker, encoded, fields)
+            except Exception:  # nothing was stored (the transaction rolled back): keep the batch
+                self._events = events + self._events
+                self._fields = {**fields, **self._fields}
+                raise
         if stored:
             metrics.EVENTS_STORED.inc(len(stored))
             await self.broker.publish(self.job_id, stored)

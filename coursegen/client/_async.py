@@ -1,0 +1,154 @@
+"""The asynchronous coursegen client (httpx.AsyncClient)."""
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+
+from coursegen.client._common import (
+    SETTLED,
+    Event,
+    ExportFormat,
+    Follow,
+    RetryHook,
+    SSEParser,
+    StreamClosed,
+    headers,
+    raise_for_status,
+    request_body,
+)
+from coursegen.client._common import CourseConnectionError as _Unreachable
+
+
+class AsyncCourseClient:
+    """The async twin of CourseClient: the same methods, awaited; `events()` is async.
+
+    `timeout` bounds each plain request; `stream_timeout` is the longest silence an event
+    stream may have (the server pings every 15 s) before it counts as dropped. A stream is
+    resumed `retries` times in a row at most, waiting `backoff_s`, 2×, 4×, … in between.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        *,
+        stream_timeout: float = 60.0,
+        retries: int = 5,
+        backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries, self.backoff_s = retries, backoff_s
+        self._stream_timeout = httpx.Timeout(timeout, read=stream_timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers(api_key), timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> "AsyncCourseClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise _Unreachable(
+                f"cannot reach {self.base_url}: {str(exc) or type(exc).__name__}"
+            ) from exc
+        raise_for_status(response)
+        return response
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return dict((await self._call(method, path, **kwargs)).json())
+
+    async def create(self, request: Any, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Start a job from a CourseRequest or a dict: `{id, status, events_url}`."""
+        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return await self._json("POST", "/courses", json=request_body(request), headers=extra)
+
+    async def get(self, job_id: str) -> dict[str, Any]:
+        """The job's snapshot: status, stage, progress, the course so far, usage, error."""
+        return await self._json("GET", f"/courses/{job_id}")
+
+    async def review(
+        self, job_id: str, approve: bool = True, outline: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Approve the outline of a job awaiting review, or continue with an edited one."""
+        body: dict[str, Any] = {"approve": approve}
+        if outline is not None:
+            body["outline"] = outline
+        return await self._json("POST", f"/courses/{job_id}/review", json=body)
+
+    async def regenerate(
+        self, job_id: str, theme: int, topic: int | None = None, instructions: str = ""
+    ) -> dict[str, Any]:
+        """Rewrite one theme (or one topic of it) of a finished course."""
+        body = {"theme": theme, "topic": topic, "instructions": instructions}
+        return await self._json("POST", f"/courses/{job_id}/regenerate", json=body)
+
+    async def cancel(self, job_id: str) -> dict[str, Any]:
+        """Stop the job (idempotent)."""
+        return await self._json("POST", f"/courses/{job_id}/cancel")
+
+    async def delete(self, job_id: str) -> None:
+        """Delete the job, its events and its checkpoints."""
+        await self._call("DELETE", f"/courses/{job_id}")
+
+    async def export(self, job_id: str, fmt: ExportFormat) -> bytes:
+        """The course as a file: Markdown, HTML, a SCORM package or an IMS Common Cartridge."""
+        response = await self._call("GET", f"/courses/{job_id}/export", params={"format": fmt})
+        return bytes(response.content)
+
+    async def events(
+        self, job_id: str, after: int = 0, *, on_retry: RetryHook | None = None
+    ) -> AsyncGenerator[Event, None]:
+        """Yield the job's events after `after`, then live ones, until the server ends the stream.
+
+        A dropped connection is resumed with `Last-Event-ID`: no event is lost or repeated.
+        """
+        state = Follow(job_id, after, self.retries, self.backoff_s, on_retry)
+        while not state.ended:
+            try:
+                async with self._http.stream(
+                    "GET", state.path, headers=state.headers(), timeout=self._stream_timeout
+                ) as response:
+                    if not response.is_success:
+                        await response.aread()
+                        state.check(response)
+                    parser = SSEParser()
+                    async for line in response.aiter_lines():
+                        if (event := parser.feed(line)) is not None:
+                            state.seen(event)
+                            yield event
+                if not state.ended:
+                    state.closed(await self.get(job_id))
+            except (httpx.TransportError, StreamClosed, _Unreachable) as exc:
+                await asyncio.sleep(state.dropped(exc))
+
+    async def wait(self, job_id: str, *, on_retry: RetryHook | None = None) -> dict[str, Any]:
+        """Follow the job until its run ends or it pauses for review; return its snapshot."""
+        snapshot = await self.get(job_id)
+        if snapshot["status"] in SETTLED:
+            return snapshot
+        events = self.events(job_id, snapshot["last_event_id"], on_retry=on_retry)
+        async with aclosing(events):
+            async for event in events:
+                if event["type"] == "end" or event["data"].get("status") == "awaiting_review":
+                    break
+        return await self.get(job_id)
+
+    async def list(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        """The caller's jobs, newest first: `{items: [snapshot…], next_cursor}`."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return await self._json("GET", "/courses", params=params)
