@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-import coursegen.cli
+import coursegen.cli._app
 from coursegen.chains.schemas import Course
 from coursegen.cli import app
 from coursegen.client import CourseClient
@@ -110,7 +110,7 @@ def test_generate_survives_dropped_connections(
     def client(url: str, api_key: str | None = None) -> CourseClient:
         return CourseClient(url, api_key=api_key, transport=flaky, backoff_s=0.01)
 
-    monkeypatch.setattr(coursegen.cli, "CourseClient", client)
+    monkeypatch.setattr(coursegen.cli._app, "CourseClient", client)
     out = tmp_path / "course.json"
     result = invoke(*course_args(live_app.url, "-o", str(out)))
     assert result.exit_code == 0, result.output
@@ -306,3 +306,23 @@ def test_ctrl_c_cancels_or_leaves_the_job(
         assert f"coursegen watch {job} --server {live_app.url}" in stdout
         assert final["status"] == "completed"
     assert not (tmp_path / "c.json").exists()
+
+
+def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        created = CliRunner().invoke(app, ["keys", "create", "alice", "--name", "lms"])
+        assert created.exit_code == 0, created.output
+        secret = created.output.strip().splitlines()[-1]
+        assert secret.startswith("cgk_") and len(secret) > 40
+        listed = CliRunner().invoke(app, ["keys", "list"])
+        assert "alice" in listed.output and secret not in listed.output
+        key_id = created.output.split()[1]
+        assert CliRunner().invoke(app, ["keys", "revoke", key_id]).exit_code == 0
+        again = CliRunner().invoke(app, ["keys", "revoke", key_id])
+        assert again.exit_code == 1 and "no active key" in again.output
+    finally:
+        get_settings.cache_clear()

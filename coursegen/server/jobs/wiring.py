@@ -46,7 +46,8 @@ async def check_exposure(keys: ApiKeyStore, host: str) -> None:
     log.warning("no API keys configured: single-user mode, serving on loopback (%s) only", host)
 
 
-def _store(settings: Settings) -> SqlJobStore:
+def job_store(settings: Settings) -> SqlJobStore:
+    """The job store the settings name: PostgreSQL when configured, else the SQLite file."""
     if settings.uses_postgres:
         from coursegen.server.jobs.postgres_store import PostgresJobStore
 
@@ -64,7 +65,7 @@ async def open_jobs(
 ) -> AsyncIterator[JobService]:
     """Start the store, broker and this replica's worker; drain and close them on exit."""
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    store = _store(settings)
+    store = job_store(settings)
     await store.setup()
     broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
     await broker.start()

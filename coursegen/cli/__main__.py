@@ -1,0 +1,5 @@
+"""Run the CLI: python -m coursegen.cli."""
+
+from coursegen.cli import app
+
+app()

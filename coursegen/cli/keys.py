@@ -1,0 +1,64 @@
+"""Create, list and revoke API keys in the configured database."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coursegen.cli._app import app, console, fail
+from coursegen.server.apikeys import ApiKeyStore
+
+T = TypeVar("T")
+keys_app = typer.Typer(help="Manage API keys (stored hashed; a secret is shown only once).")
+app.add_typer(keys_app, name="keys")
+
+
+def with_keys(work: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
+    """Open the configured database (COURSEGEN_DATA_DIR or COURSEGEN_DATABASE_URL) for `work`."""
+    from coursegen.server.jobs.wiring import job_store
+    from coursegen.server.settings import get_settings
+
+    async def run() -> T:
+        store = job_store(get_settings())
+        await store.setup()
+        try:
+            keys = ApiKeyStore(store)
+            await keys.setup()
+            return await work(keys)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@keys_app.command("create")
+def create(
+    owner: Annotated[str, typer.Argument(help="Who the key belongs to; their courses are theirs.")],
+    name: Annotated[str, typer.Option(help="A label, e.g. the platform using it.")] = "",
+) -> None:
+    """Create a key. Once any key exists, every request must carry one."""
+    record, secret = with_keys(lambda keys: keys.create(owner, name))
+    console.print(f"Key [bold]{record.id}[/] for {escape(owner)}. Its secret (shown only now):")
+    console.print(secret, soft_wrap=True, markup=False)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List keys (without their secrets)."""
+    table = Table("id", "owner", "name", "starts with", "revoked")
+    for key in with_keys(lambda keys: keys.all_keys()):
+        table.add_row(
+            key.id, escape(key.owner), escape(key.name), key.hint, "yes" if key.revoked_at else ""
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")]) -> None:
+    """Revoke a key at once (the service checks keys on every request)."""
+    if not with_keys(lambda keys: keys.revoke(key_id)):
+        raise fail(f"no active key {key_id}")
+    console.print(f"Revoked {key_id}.")

@@ -1,0 +1,39 @@
+"""Run the HTTP service."""
+
+from typing import Annotated
+
+import typer
+
+from coursegen.cli._app import app
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default COURSEGEN_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default COURSEGEN_PORT).")] = None,
+) -> None:
+    """Run the HTTP service (LangServe /course, jobs API /courses, /healthz)."""
+    import uvicorn
+
+    from coursegen.chains.models import ProviderConfigError
+    from coursegen.server.app import create_app
+    from coursegen.server.settings import get_settings
+
+    base = get_settings()
+    # The bind address decides whether API keys are required, so it goes into the settings.
+    settings = base.model_copy(update={"host": host or base.host, "port": port or base.port})
+    try:
+        application = create_app(settings)
+    except ProviderConfigError as exc:
+        typer.secho(f"coursegen cannot start: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
+    from coursegen.server.logs import configure_logging
+
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+        log_config=configure_logging(settings.log_level),
+    )
