@@ -1,5 +1,6 @@
 """Create the FastAPI app: LangServe routes, the jobs API and a lifespan-managed checkpointer."""
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,10 +33,23 @@ class GraphHolder:
         return self.graph
 
 
+def cancellable(model: BaseChatModel) -> BaseChatModel:
+    """Make sure cancelling a job stops its streaming calls (on Python < 3.12).
+
+    langchain-openai waits for each streamed chunk with `asyncio.wait_for`, which before
+    Python 3.12 swallows a cancellation that lands while a chunk is arriving: the call
+    streams on, and a cancelled or drained job waits for it (forever, on a stalled stream).
+    Its `stream_chunk_timeout` guard is what uses `wait_for`; the call keeps its timeout.
+    """
+    if sys.version_info < (3, 12) and getattr(model, "stream_chunk_timeout", None):
+        model.stream_chunk_timeout = None  # type: ignore[attr-defined]
+    return model
+
+
 def create_app(settings: Settings | None = None, model: BaseChatModel | None = None) -> FastAPI:
     """Build the app; fails at once with a clear message when no LLM provider is configured."""
     settings = settings or get_settings()
-    model = model or load_chat_model(settings.model, settings.model_options())
+    model = cancellable(model or load_chat_model(settings.model, settings.model_options()))
     mode = settings.structured_output
     holder = GraphHolder()
 

@@ -28,12 +28,8 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+# nosniff, no framing and no referrer come from the app's GuardMiddleware on every response.
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -52,11 +48,12 @@ def index_html() -> str:
 @router.get("/", response_class=HTMLResponse)
 async def index() -> HTMLResponse:
     """The web page (the job to show is in its URL: `/?job=<id>`)."""
-    return HTMLResponse(index_html(), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return HTMLResponse(index_html(), headers=PAGE_HEADERS)
 
 
 class _StaticWithHeaders:
-    """StaticFiles that adds the page's security headers and asks browsers to revalidate."""
+    """StaticFiles that adds the page's headers (browsers revalidate: the files change with
+    the server, and a stale script must not outlive an upgrade)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,8 +62,7 @@ class _StaticWithHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                extra = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
-                headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                headers += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
                 message["headers"] = headers
             await send(message)
 

@@ -1,6 +1,6 @@
 // coursegen web page: create a course, follow its event log live, review, regenerate, export.
 // Every piece of model or user text goes into the page as a text node (textContent or
-// createTextNode); nothing is ever assigned to innerHTML.
+// createTextNode); no HTML string is ever parsed into the page.
 "use strict";
 
 (() => {
@@ -171,12 +171,14 @@
     },
     stage(d) {
       state.stage = d.stage;
-      renderProgress();
+      renderStatus();
     },
     progress(d) {
       state.progress = d;
-      state.stage = d.stage || state.stage;
-      renderProgress();
+      if (d.stage && d.stage !== state.stage) {
+        state.stage = d.stage;
+        renderStatus();
+      } else renderProgress();
     },
     usage(d) {
       state.usage = d.total?.total || null;
@@ -202,6 +204,8 @@
     topics(d) {
       const theme = state.course.themes[d.theme];
       if (!theme) return;
+      theme.error = null;
+      renderThemeError(d.theme);
       theme.topics = d.topics.topics.map((t) => ({
         title: t.title,
         description: t.description,
@@ -234,6 +238,12 @@
         state.streams.delete(streamKey("content", d.theme, d.topic));
         state.streams.delete(streamKey("polish", d.theme, d.topic));
         renderTopic(d.theme, d.topic);
+      } else if (d.theme !== undefined && d.theme !== null) {
+        // This theme's topic list could not be written; the other themes go on.
+        const theme = state.course.themes[d.theme];
+        if (!theme) return;
+        theme.error = d.message || "error";
+        renderThemeError(d.theme);
       } else {
         state.error = d;
         renderStatus();
@@ -243,6 +253,7 @@
       state.status = d.status;
       state.ended = true;
       stopFollowing();
+      continueAfterEnd(state);
       // A cancelled or failed run leaves half-written streams: nothing writes them any more.
       const touched = [...state.streams.keys()].map((k) => k.split("/").slice(1).join("/"));
       state.streams.clear();
@@ -254,6 +265,17 @@
       loadRecent();
     },
   };
+
+  // The server closes the stream after a finished job's last event. A replay may meet the `end`
+  // of an earlier run (the course was regenerated since): ask whether more is stored.
+  async function continueAfterEnd(current) {
+    const answer = await api("GET", `/courses/${encodeURIComponent(current.job)}`);
+    if (state !== current || !current.ended || !answer.ok) return;
+    if (answer.data.last_event_id > current.lastId || ACTIVE.has(answer.data.status)) {
+      current.ended = false;
+      follow();
+    }
+  }
 
   function closeStream(stage, d, kind) {
     const topic = topicOf(d.theme, d.topic);
@@ -275,12 +297,10 @@
     } catch {
       return;
     }
-    if (id) {
-      current.lastId = id;
-      $("view").dataset.lastEventId = String(id); // where a reload or a test can see it
-    }
+    if (id) current.lastId = id;
     const handler = handlers[event.type];
     if (handler) handler(data);
+    if (!current.writingTimer) showRendered(current);
   }
 
   function follow() {
@@ -598,17 +618,29 @@
             theme.title,
           ),
           el("p", { className: "theme-desc muted", text: theme.description }),
+          el("p", { className: "error theme-error", hidden: true }),
           regenControl("Regenerate theme", i, null),
           el("ol", { className: "topics" }),
         ),
       ),
     );
-    state.course.themes.forEach((_, i) => renderTopics(i));
+    state.course.themes.forEach((_, i) => {
+      renderThemeError(i);
+      renderTopics(i);
+    });
     exportsVisibility();
   }
 
   function exportsVisibility() {
     $("exports").hidden = !state.course.themes.length;
+  }
+
+  function renderThemeError(i) {
+    const node = themeNode(i)?.querySelector(".theme-error");
+    const error = state.course.themes[i]?.error;
+    if (!node) return;
+    node.hidden = !error;
+    node.textContent = error ? `The topics of this theme could not be written: ${error}` : "";
   }
 
   function themeNode(i) {
@@ -696,6 +728,12 @@
       renderWriting(i, j);
     }
     current.writingDirty.clear();
+    showRendered(current);
+  }
+
+  // The id of the last event whose effect is on screen (for a reload check, or a test).
+  function showRendered(current) {
+    if (state === current) $("view").dataset.lastEventId = String(current.lastId);
   }
 
   function renderMaterial(topic) {
