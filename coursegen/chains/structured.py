@@ -26,13 +26,17 @@ REPAIR_TEXT = (
 class StructuredOutputError(RuntimeError):
     """The model's answer failed validation twice (the first answer and one re-ask)."""
 
-    def __init__(self, schema: type[BaseModel], error: str, text: str) -> None:
+    def __init__(
+        self, schema: type[BaseModel], error: str, text: str, usage: TokenUsage | None = None
+    ) -> None:
         super().__init__(
             f"model output failed {schema.__name__} validation after one re-ask: {error}"
         )
         self.schema = schema
         self.error = error
         self.text = text
+        self.usage = usage or TokenUsage()
+        """Tokens the failed attempts cost: they are paid for all the same."""
 
 
 class StageResult(BaseModel, Generic[OutputT]):
@@ -189,4 +193,4 @@ def _final(result_type: Any, schema: type[OutputT], text: str, usage: TokenUsage
     try:
         return result_type(output=parse_answer(schema, text), usage=usage)
     except ValidationError as exc:
-        raise StructuredOutputError(schema, _short_error(exc), text) from exc
+        raise StructuredOutputError(schema, _short_error(exc), text, usage) from exc

@@ -19,10 +19,12 @@ from coursegen.chains.schemas import (
     CourseTopic,
     CourseUsage,
     Outline,
+    Stage,
     ThemeOutline,
     ThemeTopics,
 )
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
+from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.context import Context
 from coursegen.graph.events import TokenRelay
 from coursegen.graph.state import RegenerateState, State, ThemeResult, ThemeTask, TopicResult
@@ -41,6 +43,13 @@ def _dump(value: Any) -> Any:
 def _model(cls: type[ModelT], value: Any) -> ModelT:
     """Accept a model or its JSON form: `langgraph dev` and the HTTP API pass plain JSON."""
     return value if isinstance(value, cls) else cls.model_validate(value)
+
+
+def _spent(stage: Stage, exc: Exception) -> CourseUsage:
+    """What a failed call still cost (an answer that failed validation was paid for)."""
+    if isinstance(exc, StructuredOutputError):
+        return CourseUsage().add(stage, exc.usage)
+    return CourseUsage()
 
 
 def _course_theme(theme: ThemeOutline, result: ThemeResult | None) -> CourseTheme:
@@ -138,7 +147,8 @@ class CourseNodes:
                     "retryable": True,
                 }
             )
-            return {"themes": {index: ThemeResult(topics=None, results=[], error=message)}}
+            failed = ThemeResult(topics=None, results=[], error=message)
+            return {"themes": {index: failed}, "usage": _spent("topics", exc)}
         topics = _model(ThemeTopics, done["output"])
         get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
         usage = CourseUsage().add("topics", done["usage"])
@@ -194,7 +204,8 @@ class CourseNodes:
                     "retryable": True,
                 }
             )
-            return TopicResult(content=content, error=message), usage
+            stage: Stage = "content" if content is None else "polish"
+            return TopicResult(content=content, error=message), usage + _spent(stage, exc)
 
     async def regenerate(self, state: RegenerateState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Rewrite one theme (its topics and their material) or one topic of a course."""

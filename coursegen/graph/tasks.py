@@ -11,6 +11,8 @@ from langgraph.config import get_stream_writer
 from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
+from coursegen.chains.schemas import TokenUsage
+from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.events import TokenRelay
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
@@ -52,17 +54,21 @@ async def llm_call(
     """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
     runnable = chain.with_config(callbacks=[relay]) if relay else chain
     started = time.perf_counter()
-    result = await runnable.ainvoke(inputs)
-    # Reported here, where the call really ran: a resumed run does not pay for it twice.
-    get_stream_writer()(
-        {
-            "type": "usage",
-            "stage": stage,
-            "usage": result.usage.model_dump(),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-    )
+    try:
+        result = await runnable.ainvoke(inputs)
+    except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
+        _report_usage(stage, exc.usage, started)
+        raise
+    _report_usage(stage, result.usage, started)
     return {"output": result.output, "usage": result.usage}
+
+
+def _report_usage(stage: str, usage: TokenUsage, started: float) -> None:
+    # Reported where the call really ran: a resumed run does not pay for it twice.
+    seconds = round(time.perf_counter() - started, 3)
+    get_stream_writer()(
+        {"type": "usage", "stage": stage, "usage": usage.model_dump(), "seconds": seconds}
+    )
 
 
 @typed_task(name="write_topic")
