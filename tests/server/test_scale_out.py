@@ -9,6 +9,7 @@ of its own (`coursegen_test_<random>`), dropped at the end.
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.support.server_process import (
     assert_finished_once,
     call_key,
     calls_of,
+    calls_report,
     course_request,
     get_json,
     mid_course,
@@ -41,6 +43,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LEASE_S = 2.0
+LIVE_S = 2.5  # live delivery through Redis; a follower without it re-reads every 5 s
 BLOCKER = "Blocker course"
 COURSE = "Scaled Out Systems"
 THEMES, TOPICS = 2, 3
@@ -110,6 +113,30 @@ def servers(
     finally:
         group.stop_all()
         print(group.report())  # pytest shows it only when the test fails
+        print(calls_report(llm.calls))
+        print(dump_jobs(database_url))
+
+
+def dump_jobs(database_url: str) -> str:
+    """The jobs table and each job's last events, for the report of a failed test."""
+    lines = ["----- coursegen_jobs -----"]
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            jobs = conn.execute(
+                "SELECT id, status, lease_owner, lease_expires_at, runs, cancel_requested, "
+                "last_event_id FROM coursegen_jobs ORDER BY created_at"
+            ).fetchall()
+            for job in jobs:
+                lines.append(repr(job))
+                events = conn.execute(
+                    "SELECT id, type, left(data, 100) FROM coursegen_events WHERE job_id = %s "
+                    "AND type <> 'token' ORDER BY id DESC LIMIT 8",
+                    (job[0],),
+                ).fetchall()
+                lines += [f"    {e!r}" for e in reversed(events)]
+    except psycopg.Error as exc:
+        lines.append(f"(unreadable: {exc})")
+    return "\n".join(lines)
 
 
 def job_row(database_url: str, job_id: str) -> dict[str, Any]:
@@ -156,6 +183,10 @@ async def test_a_streams_a_job_of_b_and_takes_it_over_when_b_dies(
     a, b, blocker_id = await start_replicas(servers, llm)
     job_id = await create_on_b(a, database_url, blocker_id, llm)
     b_worker = job_row(database_url, job_id)["lease_owner"]
+    # Free A (cancel its blocker): B renews its lease on the course, so A, idle from now on,
+    # must not take the course from B while B lives.
+    await post_json(a.url, f"/courses/{blocker_id}/cancel")
+    freed_at = time.monotonic()
 
     # Follow through A while B writes: the live events cross over Redis.
     reader = EventReader(job_id)
@@ -163,17 +194,19 @@ async def test_a_streams_a_job_of_b_and_takes_it_over_when_b_dies(
     await wait_mid_course(reader, THEMES)
     assert not reading.done()
     cut = len(mid_course_streams(THEMES))
-    assert len([c for c in calls_of(llm.calls, COURSE) if not c.completed]) == cut
+    stalled = [c for c in calls_of(llm.calls, COURSE) if not c.completed]
+    assert len(stalled) == cut
+    # Live, not by the follower's periodic re-read of the store (every 5 s): the stalled
+    # streams' first halves reached A's client right after B received them.
+    lag = reader.events[-1].received - max(c.started for c in stalled)
+    assert lag < LIVE_S, f"B's events reached A's client {lag:.1f}s late"
 
-    # Free A (cancel its blocker); B's lease on the course is renewed, so A must not take it.
-    cancelled = await post_json(a.url, f"/courses/{blocker_id}/cancel")
-    assert cancelled["status"] in ("running", "cancelled")
     await wait_until(
         lambda: job_row(database_url, blocker_id)["status"] == "cancelled",
         timeout=10,
         what="the blocker to be cancelled",
     )
-    await asyncio.sleep(LEASE_S)
+    await asyncio.sleep(max(0.0, freed_at + LEASE_S + 0.5 - time.monotonic()))
     assert job_row(database_url, job_id) == {
         "status": "running",
         "lease_owner": b_worker,
@@ -210,8 +243,9 @@ async def test_a_streams_a_job_of_b_and_takes_it_over_when_b_dies(
 async def test_cancel_through_a_stops_the_job_running_on_b(
     servers: ServerGroup, llm: ScriptedLLM, script: StallScript, database_url: str
 ) -> None:
-    # Every topic's content stalls half-way: the provider calls are open when the cancel comes.
-    script.stall("contents", lambda call: call_key(call)[:2] == (COURSE, "TopicContent"))
+    # Every topic's content streams a long answer (over a minute): the cancel comes mid-stream.
+    endless = '{"body_markdown": "' + "text " * 20_000
+    script.stall("contents", lambda call: call_key(call)[:2] == (COURSE, "TopicContent"), endless)
     a, b, blocker_id = await start_replicas(servers, llm)
     job_id = await create_on_b(a, database_url, blocker_id, llm)
 
@@ -225,9 +259,12 @@ async def test_cancel_through_a_stops_the_job_running_on_b(
     assert len(open_calls) == THEMES * TOPICS
     assert not any(c.ended for c in open_calls)
 
+    cancelled_at = time.monotonic()
     await post_json(a.url, f"/courses/{job_id}/cancel")
 
     assert await asyncio.wait_for(reading, 15) == "closed"
+    lag = reader.events[-1].received - cancelled_at
+    assert lag < LIVE_S, f"B's `end` reached A's client {lag:.1f}s after the cancel"
     assert reader.events[-1].event == "end"
     assert reader.events[-1].data == {"status": "cancelled"}
     assert reader.ids == list(range(1, reader.last_id + 1))

@@ -191,6 +191,7 @@ class SSE:
     event: str
     data: Any
     connection: int = 0  # which connection of the reader delivered it
+    received: float = 0.0  # time.monotonic() when it arrived (ScriptedLLM's clock too)
 
 
 @dataclass
@@ -269,6 +270,7 @@ class EventReader:
                                     fields.get("event", "message"),
                                     json.loads("\n".join(data)) if data else None,
                                     connection,
+                                    time.monotonic(),
                                 )
                             )
                             received += 1
@@ -277,7 +279,7 @@ class EventReader:
                             ):
                                 return "stopped"
                         fields, data = {}, []
-            except (httpx.TransportError, httpx.RemoteProtocolError):
+            except httpx.TransportError:  # RemoteProtocolError included: a cut stream
                 return "dropped"
         return "closed"
 
@@ -382,20 +384,24 @@ def streams_seen(reader: EventReader, streams: Iterable[tuple[str, int, int]]) -
 
 
 class StallScript:
-    """A `ScriptedLLM` script: calls picked by an active rule stall half-way; others answer."""
+    """A `ScriptedLLM` script: calls picked by an active rule get its reply (by default they
+    stall half-way); the others get the default answer."""
 
     def __init__(self) -> None:
-        self.rules: dict[str, Callable[[Call], bool]] = {}
+        self.rules: dict[str, tuple[Callable[[Call], bool], Reply]] = {}
 
-    def stall(self, name: str, rule: Callable[[Call], bool]) -> None:
-        self.rules[name] = rule
+    def stall(self, name: str, rule: Callable[[Call], bool], reply: Reply = None) -> None:
+        self.rules[name] = (rule, reply if reply is not None else Fault("stall"))
 
     def release(self, name: str) -> None:
         """Later calls the rule picked answer normally (stalled ones stay stalled)."""
         self.rules.pop(name, None)
 
     def __call__(self, call: Call) -> Reply:
-        return Fault("stall") if any(rule(call) for rule in list(self.rules.values())) else None
+        for rule, reply in list(self.rules.values()):
+            if rule(call):
+                return reply
+        return None
 
 
 def mid_course(course_name: str) -> Callable[[Call], bool]:
@@ -472,7 +478,7 @@ def assert_finished_once(
     assert stages == ["outline", "topics", "content", "polish"], stages
 
     assert snapshot["status"] == "completed"
-    assert snapshot["progress"]["done"] == snapshot["progress"]["total"] > 0
+    assert snapshot["progress"]["done"] == snapshot["progress"]["total"] > 0, snapshot["progress"]
     assert snapshot["last_event_id"] == reader.last_id
     course = snapshot["course"]
     assert len(course["themes"]) == themes
@@ -482,8 +488,25 @@ def assert_finished_once(
             assert topic["error"] is None
             assert topic["content"] and topic["content"]["body_markdown"]
             assert topic["polished"] and topic["polished"]["body_markdown"].startswith("✨ ")
+            # The log alone carries the whole course: its last content and polished events.
+            for kind in ("content", "polished"):
+                logged = [
+                    e.data[kind]
+                    for e in reader.of_type(kind)
+                    if (e.data["theme"], e.data["topic"]) == (i, j)
+                ]
+                assert logged and logged[-1] == topic[kind], f"log lacks {kind} of {i}/{j}"
             # Dropping a stream's text at each `start` marker leaves the answer that was
             # kept, also for streams cut off mid-way and started again by another process.
             for stage, kind in (("content", "content"), ("polish", "polished")):
                 text = token_text(reader.events, stage, i, j)
                 assert json.loads(text)["body_markdown"] == topic[kind]["body_markdown"]
+
+
+def calls_report(calls: Iterable[Call]) -> str:
+    """The scripted model's call log, one line a call, for the report of a failed test."""
+    lines = ["----- scripted LLM calls -----"]
+    for c in list(calls):
+        state = "completed" if c.completed else "cut" if c.disconnected else "open"
+        lines.append(f"{c.index:3} {call_key(c)} {state} started={c.started:.2f} ended={c.ended}")
+    return "\n".join(lines)
