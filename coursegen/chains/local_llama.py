@@ -3,11 +3,15 @@
 import asyncio
 import codecs
 import contextlib
+import ctypes
 import importlib.util
 import json
 import random
+import re
 import threading
+import types
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -26,6 +30,8 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
 # Markdown, say) into strings; strict JSON parsers, Pydantic's included, reject them.
 _LOOSE_CHAR = r'char ::= [^"\\]'
 _STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+# A string's characters, unbounded (`char+` for minLength 1, `char*` otherwise).
+_UNBOUNDED_CHARS = re.compile(r"\bchar([+*])")
 
 # Llama() reads the default model parameters while it loads; see _load_llama.
 _LOAD_LOCK = threading.Lock()
@@ -54,19 +60,47 @@ def local_model_available() -> bool:
         return False
 
 
+def bound_schema(schema: Any, max_items: int) -> Any:
+    """Return a copy of a JSON schema whose arrays hold at most `max_items` items.
+
+    Pydantic's schemas leave most lists unbounded, and a small model, once in a list,
+    may go on adding items until it runs out of tokens. An explicit `maxItems` (or a larger
+    `minItems`) is kept.
+    """
+    if isinstance(schema, list):
+        return [bound_schema(item, max_items) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: bound_schema(value, max_items) for key, value in schema.items()}
+    if bounded.get("type") == "array" and "maxItems" not in bounded:
+        bounded["maxItems"] = max(max_items, bounded.get("minItems", 0))
+    return bounded
+
+
 @lru_cache(maxsize=32)
-def json_schema_grammar(schema_json: str) -> str:
+def json_schema_grammar(schema_json: str, max_items: int = 0, max_string_chars: int = 0) -> str:
     """Return the GBNF grammar that makes llama.cpp write JSON valid for a JSON schema.
 
     Constraints the converter understands (required keys, minItems/maxItems, minLength,
-    enums) hold by construction; strings may not contain raw control characters.
+    enums) hold by construction; strings may not contain raw control characters. With
+    `max_items`, arrays without `maxItems` get that bound; with `max_string_chars`,
+    strings without `maxLength` are cut off there (a repetition loop must end somewhere).
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return json_schema_to_gbnf(schema_json).replace(_LOOSE_CHAR, _STRICT_CHAR)
+    if max_items > 0:
+        schema_json = json.dumps(bound_schema(json.loads(schema_json), max_items))
+    grammar = json_schema_to_gbnf(schema_json).replace(_LOOSE_CHAR, _STRICT_CHAR)
+    if max_string_chars > 0:
+        grammar = _UNBOUNDED_CHARS.sub(
+            lambda m: f"char{{{1 if m[1] == '+' else 0},{max_string_chars}}}", grammar
+        )
+    return grammar
 
 
-def _grammar_text(response_format: dict[str, Any] | None) -> str | None:
+def _grammar_text(
+    response_format: dict[str, Any] | None, max_items: int, max_string_chars: int
+) -> str | None:
     """Turn an OpenAI-style (or llama.cpp-style) `response_format` into a GBNF grammar."""
     if not response_format:
         return None
@@ -82,7 +116,7 @@ def _grammar_text(response_format: dict[str, Any] | None) -> str | None:
         from llama_cpp.llama_grammar import JSON_GBNF
 
         return JSON_GBNF
-    return json_schema_grammar(json.dumps(schema))
+    return json_schema_grammar(json.dumps(schema), max_items, max_string_chars)
 
 
 def _load_llama(model_path: str, *, n_ctx: int, n_threads: int | None, repack_weights: bool) -> Any:
@@ -129,6 +163,126 @@ def _chat_formatter(llama: Any) -> Any:
         eos_token=token_text(llama.token_eos()),
         bos_token=token_text(llama.token_bos()),
     )
+
+
+class _TopKGrammar:
+    """Grammar-constrained sampling that checks only the likeliest candidates.
+
+    llama.cpp's grammar sampler tests every token of the vocabulary (49k for SmolLM2) at
+    every step, which halves the speed of a small model. Like llama.cpp's own common
+    sampler, this one runs after top-k and tests only those candidates; only when none of
+    them fits does it test the whole vocabulary. The chain stays: penalties, top-k, grammar,
+    typical, top-p, min-p, temperature, distribution.
+    """
+
+    def __init__(self, llama: Any, grammar_text: str) -> None:
+        import llama_cpp.llama_cpp as lib
+        import numpy as np
+
+        self._lib, self._np, self._llama = lib, np, llama
+        self._sampler = lib.llama_sampler_init_grammar(
+            llama._model.vocab, grammar_text.encode("utf-8"), b"root"
+        )
+        if not self._sampler:
+            raise ValueError("llama.cpp rejected the grammar of the response format")
+        self._n_vocab = llama.n_vocab()
+        self._full = (lib.llama_token_data * self._n_vocab)()
+        self._ids = np.arange(self._n_vocab, dtype=np.int32)
+
+    def apply(self, cur_p: Any) -> None:
+        """Mask the candidates the grammar forbids (custom-sampler callback)."""
+        np, lib = self._np, self._lib
+        lib.llama_sampler_apply(self._sampler, cur_p)
+        cur = cur_p.contents
+        view = np.ctypeslib.as_array(cur.data, shape=(cur.size,))
+        allowed = view[np.isfinite(view["logit"])]
+        if len(allowed) == 0:  # none of the top candidates fits: test the whole vocabulary
+            allowed = self._best_allowed(len(view))
+        # Keep the allowed ones, in order, at the front: later samplers expect no -inf.
+        view[: len(allowed)] = allowed
+        cur.size = len(allowed)
+
+    def _best_allowed(self, k: int) -> Any:
+        np, lib = self._np, self._lib
+        logits = np.ctypeslib.as_array(
+            lib.llama_get_logits_ith(self._llama._ctx.ctx, -1), shape=(self._n_vocab,)
+        )
+        full = np.ctypeslib.as_array(self._full)
+        full["id"], full["logit"], full["p"] = self._ids, logits, 0.0
+        array = lib.llama_token_data_array(
+            data=self._full, size=self._n_vocab, selected=-1, sorted=False
+        )
+        lib.llama_sampler_apply(self._sampler, ctypes.byref(array))
+        full = np.ctypeslib.as_array(self._full)[: array.size]
+        allowed = full[np.isfinite(full["logit"])]
+        return allowed[np.argsort(-allowed["logit"], kind="stable")[:k]].copy()
+
+    def accept(self, token: int) -> None:
+        """Advance the grammar past a sampled token."""
+        self._lib.llama_sampler_accept(self._sampler, token)
+
+    def close(self) -> None:
+        if self._sampler:
+            self._lib.llama_sampler_free(self._sampler)
+            self._sampler = None
+
+
+@dataclass(frozen=True)
+class _Sampling:
+    """What our sampler chain adds to llama-cpp-python's: DRY and the top-k grammar check."""
+
+    grammar: Any = None
+    """`_TopKGrammar`, llama-cpp-python's `LlamaGrammar` or None."""
+    dry_multiplier: float = 0.0
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
+    dry_breakers: tuple[str, ...] = ("\n", ":", '"', "*")
+
+
+def _init_sampler(llama: Any, **options: Any) -> Any:
+    """Build llama.cpp's sampler chain for a generation (replaces `Llama._init_sampler`).
+
+    `Llama.generate` hands its `grammar` argument over unchanged; a `_Sampling` there
+    gives the chain: penalties, DRY, [full grammar], top-k, [top-k grammar], typical,
+    top-p, min-p, temperature, distribution. Anything else gets llama-cpp-python's chain.
+    """
+    plan = options.get("grammar")
+    if not isinstance(plan, _Sampling):
+        return type(llama)._init_sampler(llama, **options)
+    from llama_cpp import LlamaGrammar, _internals
+
+    chain = _internals.LlamaSampler()
+    chain.add_penalties(
+        n_vocab=llama.n_vocab(),
+        penalty_last_n=llama.last_n_tokens_size,
+        penalty_repeat=options.get("repeat_penalty", 1.0),
+        penalty_freq=options.get("frequency_penalty", 0.0),
+        penalty_present=options.get("presence_penalty", 0.0),
+    )
+    if plan.dry_multiplier > 0:
+        chain.add_dry(
+            llama._model,
+            plan.dry_multiplier,
+            plan.dry_base,
+            plan.dry_allowed_length,
+            llama.n_ctx(),  # the whole answer (the sampler sees only generated tokens)
+            list(plan.dry_breakers),
+        )
+    if isinstance(plan.grammar, LlamaGrammar):
+        chain.add_grammar(llama._model, plan.grammar)
+    chain.add_top_k(options.get("top_k") or 40)
+    if isinstance(plan.grammar, _TopKGrammar):
+        chain.add_custom(plan.grammar.apply)
+    temp = options.get("temp", 0.8)
+    if temp <= 0:
+        chain.add_greedy()
+    else:
+        chain.add_typical(options.get("typical_p", 1.0), 1)
+        chain.add_top_p(options.get("top_p", 0.95), 1)
+        chain.add_min_p(options.get("min_p", 0.05), 1)
+        chain.add_temp(temp)
+        chain.add_dist(llama._seed)
+    return chain
 
 
 class _StopScanner:
@@ -190,9 +344,29 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         default=1.1,
         description="Penalty for repeating recent tokens (keeps small models out of loops).",
     )
+    dry_multiplier: float = Field(
+        default=0.8,
+        description="DRY penalty for repeating earlier sequences (0: off); stops the "
+        "loops small models fall into.",
+    )
     seed: int | None = Field(
         default=1234,
         description="Sampling seed of every call (same prompt, same answer); None: varies.",
+    )
+    max_list_items: int = Field(
+        default=8,
+        description="Structured output: most items of a list without maxItems (0: no bound); "
+        "8 is the largest count the prompts suggest when the request sets none.",
+    )
+    max_string_chars: int = Field(
+        default=2000,
+        description="Structured output: most characters of a string without maxLength "
+        "(0: no bound).",
+    )
+    fast_grammar: bool = Field(
+        default=True,
+        description="Check the grammar on the top-k candidates first (about twice as fast "
+        "on small models); False: llama.cpp checks the whole vocabulary at every token.",
     )
     repack_weights: bool = Field(
         default=False,
@@ -235,6 +409,7 @@ class ChatLlamaCppEmbedded(BaseChatModel):
                 repack_weights=self.repack_weights,
             )
             self._formatter = _chat_formatter(llama)
+            llama._init_sampler = types.MethodType(_init_sampler, llama)
             self._llama = llama
         return self._llama
 
@@ -249,9 +424,9 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         import llama_cpp.llama_cpp as lib
         from llama_cpp import LlamaGrammar
 
-        grammar_text = _grammar_text(kwargs.get("response_format"))
-        # Parsed here, so that a schema the grammar cannot express fails loudly.
-        grammar = LlamaGrammar.from_string(grammar_text, verbose=False) if grammar_text else None
+        grammar_text = _grammar_text(
+            kwargs.get("response_format"), self.max_list_items, self.max_string_chars
+        )
         chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
         seed = kwargs.get("seed", self.seed)
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
@@ -278,6 +453,11 @@ class ChatLlamaCppEmbedded(BaseChatModel):
             llama.set_seed(seed if seed is not None else random.randrange(2**31))
             written = 0
             finish_reason = "length"
+            grammar: Any = None
+            if grammar_text and self.fast_grammar:
+                grammar = _TopKGrammar(llama, grammar_text)  # freed below
+            elif grammar_text:
+                grammar = LlamaGrammar.from_string(grammar_text, verbose=False)
             tokens = llama.generate(
                 prompt,
                 top_k=kwargs.get("top_k", 40),
@@ -285,7 +465,10 @@ class ChatLlamaCppEmbedded(BaseChatModel):
                 min_p=kwargs.get("min_p", self.min_p),
                 temp=kwargs.get("temperature", self.temperature),
                 repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
-                grammar=grammar,
+                grammar=_Sampling(
+                    grammar=grammar,
+                    dry_multiplier=kwargs.get("dry_multiplier", self.dry_multiplier),
+                ),
             )
             try:
                 for token in tokens:
@@ -295,6 +478,8 @@ class ChatLlamaCppEmbedded(BaseChatModel):
                         finish_reason = "stop"
                         break
                     written += 1
+                    if isinstance(grammar, _TopKGrammar):
+                        grammar.accept(token)
                     text, stopped = texts.feed(llama.detokenize([token]))
                     if text:
                         yield ChatGenerationChunk(message=AIMessageChunk(content=text))
@@ -305,6 +490,8 @@ class ChatLlamaCppEmbedded(BaseChatModel):
                         break
             finally:
                 tokens.close()
+                if isinstance(grammar, _TopKGrammar):
+                    grammar.close()
             if text := texts.flush():
                 yield ChatGenerationChunk(message=AIMessageChunk(content=text))
         usage = UsageMetadata(
@@ -341,8 +528,9 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        # llama.cpp blocks: generate in a worker thread and hand chunks over a queue. When
-        # the consumer stops early (closed or cancelled), `cancel` makes the worker stop
+        # llama.cpp blocks: generate in a thread of its own (calls waiting for the lock must
+        # not fill the loop's default executor) and hand chunks over a queue. When the
+        # consumer stops early (closed or cancelled), `cancel` makes the thread stop
         # sampling at the next token, and a call still waiting for the lock never starts.
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ChatGenerationChunk | BaseException | None] = asyncio.Queue()
@@ -367,7 +555,7 @@ class ChatLlamaCppEmbedded(BaseChatModel):
             finally:
                 put(None)
 
-        loop.run_in_executor(None, produce)
+        threading.Thread(target=produce, name="llama-cpp-generate", daemon=True).start()
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):

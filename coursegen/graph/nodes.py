@@ -45,6 +45,17 @@ def _model(cls: type[ModelT], value: Any) -> ModelT:
     return value if isinstance(value, cls) else cls.model_validate(value)
 
 
+def _at_most(value: ModelT, field: str, count: int | None) -> ModelT:
+    """Keep the first `count` items a model proposed when the request fixed the count.
+
+    Small models ignore "exactly N"; a course must still have the shape that was asked for.
+    """
+    items = getattr(value, field)
+    if count is None or len(items) <= count:
+        return value
+    return value.model_copy(update={field: items[:count]})
+
+
 def _spent(stage: Stage, exc: Exception) -> CourseUsage:
     """What a failed call still cost (an answer that failed validation was paid for)."""
     if isinstance(exc, StructuredOutputError):
@@ -81,7 +92,7 @@ class CourseNodes:
         language = course_language(request)
         chains = self.resolve_chains(runtime)
         done = await llm_call("outline", chains.outline, request)
-        outline: Outline = done["output"]
+        outline = _at_most(_model(Outline, done["output"]), "themes", request.options.themes)
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
             "request": request,
@@ -149,7 +160,8 @@ class CourseNodes:
             )
             failed = ThemeResult(topics=None, results=[], error=message)
             return {"themes": {index: failed}, "usage": _spent("topics", exc)}
-        topics = _model(ThemeTopics, done["output"])
+        wanted = task["request"].options.topics_per_theme
+        topics = _at_most(_model(ThemeTopics, done["output"]), "topics", wanted)
         get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
         usage = CourseUsage().add("topics", done["usage"])
         written = await asyncio.gather(

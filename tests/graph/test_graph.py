@@ -438,3 +438,33 @@ async def test_failing_theme_only_marks_that_theme(scripted_llm: ScriptedLLM, mo
         "TopicContent": 4,
         "PolishedTopic": 4,
     }
+
+
+async def test_extra_themes_and_topics_are_cut_to_the_requested_counts(
+    scripted_llm: ScriptedLLM, model
+):
+    def script(call: Call) -> Reply:
+        if call.schema == "Outline":
+            return {"themes": [{"title": f"Theme {i}", "description": "d"} for i in range(1, 6)]}
+        if call.schema == "ThemeTopics":
+            theme = call.data["theme"]["title"]
+            return {
+                "topics": [
+                    {"title": f"{theme} / Topic {i}", "description": "d"} for i in range(1, 5)
+                ]
+            }
+        return None
+
+    scripted_llm.script = script
+    course: Course = (await build_graph(model=model).ainvoke({"request": request(2, 3)}))["course"]
+    assert [t.title for t in course.themes] == ["Theme 1", "Theme 2"]
+    assert all(
+        [t.title for t in theme.topics] == [f"{theme.title} / Topic {i}" for i in (1, 2, 3)]
+        for theme in course.themes
+    )
+    assert per_schema(scripted_llm) == {
+        "Outline": 1,
+        "ThemeTopics": 2,
+        "TopicContent": 6,
+        "PolishedTopic": 6,
+    }
