@@ -22,4 +22,4 @@ docs: install
 	$(UV) run python -m coursegen.prompts.catalogue
 
 bench: install
-	$(UV) run python -m bench.run
+	$(UV) run --group bench python -m bench.run

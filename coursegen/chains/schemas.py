@@ -1,13 +1,32 @@
 """Declare the course request and the structured outputs of every stage."""
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+)
 
 from coursegen.prompts import LANGUAGE_NAMES
 
 Stage = Literal["outline", "topics", "content", "polish"]
 STAGES: tuple[Stage, ...] = ("outline", "topics", "content", "polish")
+
+
+def json_integer(value: Any) -> Any:
+    """A `mode="before"` check for request integers: 3 and 3.0 as JSON Schema has them, not the
+    "3" or true that lax validation would turn into one (request booleans are StrictBool)."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# The schema lists the codes the validator below accepts (it also takes them in upper case).
+LanguageCode = Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(LANGUAGE_NAMES)})]
 
 
 class _Strict(BaseModel):
@@ -28,20 +47,29 @@ class CourseOptions(_Strict):
     topics_per_theme: int | None = Field(
         default=None, ge=1, le=10, description="Exact number of topics per theme; 3–6 if unset."
     )
-    review_outline: bool = Field(
+    review_outline: StrictBool = Field(
         default=False, description="Stop after the outline until a person approves or edits it."
     )
+
+    _integers = field_validator("themes", "topics_per_theme", mode="before")(json_integer)
 
 
 class CourseRequest(_Strict):
     """What a course platform sends to create a course."""
 
-    course_name: str = Field(min_length=1, max_length=200, description="The course's name.")
+    course_name: str = Field(
+        min_length=1,
+        max_length=200,
+        # Blanks are stripped, so a name of blanks only is empty. \x1c-\x1f: Python's \s has
+        # them and Rust's (pydantic's) does not; naming them keeps schema and server agreed.
+        pattern=r"[^\s\x1c-\x1f]",
+        description="The course's name.",
+    )
     description: str = Field(default="", max_length=5000, description="What the course is about.")
     requirements: str = Field(
         default="", max_length=5000, description="Requirements: audience, level, focus, format."
     )
-    language: str | None = Field(
+    language: LanguageCode | None = Field(
         default=None,
         description="ISO 639-1 code of the course language (ru, en, de, …); "
         "detected from the course name and description when unset.",

@@ -121,11 +121,16 @@ def _stream_answer_sync(
 
 
 def parse_answer(schema: type[OutputT], text: str) -> OutputT:
-    """Validate an answer; tolerate a Markdown code fence some models wrap JSON in."""
+    """Validate an answer; tolerate a Markdown code fence some models wrap JSON in.
+
+    Fields the schema does not have are an error (and so re-asked), at any depth: what is
+    kept is exactly what the schema describes, and the streamed tokens of a kept answer are
+    exactly its JSON (the output models themselves ignore extras, for internal reuse).
+    """
     stripped = text.strip()
     if stripped.startswith("```"):
         stripped = stripped.strip("`").removeprefix("json").strip()
-    return schema.model_validate_json(stripped)
+    return schema.model_validate_json(stripped, extra="forbid")
 
 
 def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list[BaseMessage]:

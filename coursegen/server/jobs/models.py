@@ -3,9 +3,9 @@
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline
+from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, json_integer
 
 
 class JobStatus(StrEnum):
@@ -96,7 +96,7 @@ class ReviewAnswer(BaseModel):
     """Body of POST /courses/{id}/review: approve the outline as is, or send an edited one."""
 
     model_config = ConfigDict(extra="forbid")
-    approve: bool = Field(default=True, description="Approve and continue.")
+    approve: StrictBool = Field(default=True, description="Approve and continue.")
     outline: Outline | None = Field(default=None, description="Edited outline to continue with.")
 
 
@@ -109,3 +109,5 @@ class RegenerateRequest(BaseModel):
         default=None, ge=0, description="Zero-based topic index; all if unset."
     )
     instructions: str = Field(default="", max_length=2000, description="What to change.")
+
+    _integers = field_validator("theme", "topic", mode="before")(json_integer)

@@ -2,9 +2,11 @@
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.estimate import Estimate, estimate_course
@@ -33,9 +35,32 @@ from coursegen.server.jobs.service import JobConflict, TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import too_many
 
-router = APIRouter(prefix="/courses", tags=["courses"])
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
+
+
+class ErrorBody(BaseModel):
+    """The body of an error answer (other than 422)."""
+
+    detail: str
+
+
+ERRORS: dict[int, str] = {
+    400: "The body is not JSON (or not UTF-8).",
+    401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
+    404: "No such job among the caller's.",
+    409: "The job's state does not allow this.",
+    413: "The body is over the server's limit.",
+    429: "Over the write rate or the jobs-at-once limit of the key; see Retry-After.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route may answer."""
+    return {code: {"model": ErrorBody, "description": ERRORS[code]} for code in codes}
+
+
+router = APIRouter(prefix="/courses", tags=["courses"], responses=errors(401))
 
 
 def snapshot(job: Job) -> JobSnapshot:
@@ -54,7 +79,7 @@ def snapshot(job: Job) -> JobSnapshot:
     )
 
 
-@router.post("", status_code=202, response_model=JobCreated)
+@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429))
 async def create_course(
     request: CourseRequest,
     response: Response,
@@ -71,7 +96,7 @@ async def create_course(
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
 
-@router.post("/estimate", response_model=Estimate)
+@router.post("/estimate", response_model=Estimate, responses=errors(400, 413))
 async def estimate(request: CourseRequest, owner: OwnerDep) -> Estimate:
     """Predict the LLM calls (exact for given counts) and tokens (rough) of a course."""
     return estimate_course(request)
@@ -93,7 +118,7 @@ async def list_courses(
     return JobPage(items=[snapshot(j) for j in jobs], next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobSnapshot)
+@router.get("/{job_id}", response_model=JobSnapshot, responses=errors(404))
 async def get_course(job: JobDep) -> JobSnapshot:
     """The job's status, progress, the course so far, usage and error."""
     return snapshot(job)
@@ -102,7 +127,7 @@ async def get_course(job: JobDep) -> JobSnapshot:
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **errors(404)},
 )
 async def course_events(
     job: JobDep,
@@ -125,13 +150,23 @@ async def course_events(
     return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
 
 
-@router.post("/{job_id}/cancel", response_model=JobSnapshot, dependencies=[Depends(get_writer)])
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobSnapshot,
+    dependencies=[Depends(get_writer)],
+    responses=errors(404, 429),
+)
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     """Stop the job and the provider calls in flight; idempotent."""
     return snapshot(await service.cancel(job))
 
 
-@router.post("/{job_id}/review", response_model=JobSnapshot, dependencies=[Depends(get_writer)])
+@router.post(
+    "/{job_id}/review",
+    response_model=JobSnapshot,
+    dependencies=[Depends(get_writer)],
+    responses=errors(400, 404, 409, 413, 429),
+)
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
     try:
@@ -145,6 +180,7 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
     status_code=202,
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
+    responses=errors(400, 404, 409, 413, 429),
 )
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
@@ -157,7 +193,11 @@ async def regenerate_course(
 
 
 @router.get(
-    "/{job_id}/export", responses={200: {"content": {"application/zip": {}, "text/html": {}}}}
+    "/{job_id}/export",
+    responses={
+        200: {"content": {"text/markdown": {}, "text/html": {}, "application/zip": {}}},
+        **errors(404, 409),
+    },
 )
 async def export_course_file(
     job: JobDep,
@@ -176,7 +216,12 @@ async def export_course_file(
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.delete("/{job_id}", status_code=204, dependencies=[Depends(get_writer)])
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    dependencies=[Depends(get_writer)],
+    responses=errors(404, 429),
+)
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
     await service.delete(job)
@@ -192,4 +237,6 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         return float(created), job_id
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(status_code=422, detail="invalid cursor") from exc
+        # Shaped like every other 422 (a list of field errors), as the schema declares.
+        error = {"type": "value_error", "loc": ("query", "cursor"), "msg": "invalid cursor"}
+        raise RequestValidationError([{**error, "input": cursor}]) from exc

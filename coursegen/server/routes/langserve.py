@@ -4,11 +4,13 @@ import uuid
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_service
+from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
 THREAD_HEADER = "x-thread-id"
@@ -52,3 +54,12 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
             serializer=serializer,
             dependencies=[Depends(authorize)],
         )
+    _declare_errors(app)
+
+
+def _declare_errors(app: FastAPI) -> None:
+    """Declare in the OpenAPI schema what `authorize` and the body limit may answer."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith(("/course/", "/chains/")):
+            codes = (401, 413, 429) if "POST" in (route.methods or ()) else (401,)
+            route.responses = {**errors(*codes), **route.responses}

@@ -1,0 +1,1 @@
+"""Benchmarks of coursegen against a simulated OpenAI-compatible LLM (`make bench`)."""

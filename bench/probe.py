@@ -1,0 +1,153 @@
+"""Run `coursegen <args>` with timers on the event log and the SQLite connections.
+
+    python -m bench.probe /tmp/probe.json serve --port 8000
+
+A diagnostic wrapper for the benchmark (nothing in coursegen changes): it times every
+`JobEventLog.flush`, every job-store transaction (waiting for the shared connection and
+`BEGIN IMMEDIATE` included), every checkpoint write (`AsyncSqliteSaver.aput` /
+`aput_writes`, waiting for its lock included) and every aiosqlite operation (queued, in the
+thread, result back on the loop), and writes the durations to the JSON file on SIGUSR1 and
+at exit. The timers cost a few microseconds per database operation.
+
+Knobs for experiments (environment): BENCH_FLUSH_S (the event log's flush interval, a
+module constant bound as a default argument), BENCH_CHECKPOINT_PRAGMA (e.g.
+"synchronous=NORMAL" on the checkpointer's connection), BENCH_CHECKPOINT_FILE=separate
+(checkpoints in a file of their own), BENCH_SWITCH_INTERVAL (`sys.setswitchinterval`).
+"""
+
+import atexit
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+TIMES: dict[str, list[float]] = defaultdict(list)
+
+
+def _timed(name: str, func: Any) -> Any:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await func(*args, **kwargs)
+        finally:
+            TIMES[name].append(time.perf_counter() - started)
+
+    return wrapper
+
+
+def install() -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from coursegen.server.jobs import eventlog, sqlite_store
+
+    if os.environ.get("BENCH_FLUSH_S"):
+        flush_s = float(os.environ["BENCH_FLUSH_S"])
+        eventlog.FLUSH_S = flush_s
+        init = eventlog.JobEventLog.__init__
+        defaults = list(init.__defaults__ or ())
+        defaults[-1] = flush_s  # flush_s is the last parameter with a default
+        init.__defaults__ = tuple(defaults)
+
+    flush = eventlog.JobEventLog.flush
+    timed_flush = _timed("eventlog.flush", flush)
+
+    async def flush_with_data(self: Any) -> None:  # empty flushes return at once: not timed
+        if self._events or self._tokens or self._fields:
+            return await timed_flush(self)
+        return await flush(self)
+
+    eventlog.JobEventLog.flush = flush_with_data  # type: ignore[method-assign]
+    AsyncSqliteSaver.aput = _timed("checkpoint.aput", AsyncSqliteSaver.aput)
+    AsyncSqliteSaver.aput_writes = _timed("checkpoint.aput_writes", AsyncSqliteSaver.aput_writes)
+    original = sqlite_store.SqliteJobStore.transaction
+
+    @contextlib.asynccontextmanager
+    async def transaction(self: Any) -> AsyncIterator[Any]:
+        asked = time.perf_counter()
+        contended = self._lock.locked()
+        async with original(self) as tx:
+            began = time.perf_counter()
+            TIMES["store.wait_lock_and_begin"].append(began - asked)
+            if not contended:  # nobody held the connection: this is BEGIN IMMEDIATE alone
+                TIMES["store.begin_when_lock_free"].append(began - asked)
+            try:
+                yield tx
+            finally:
+                TIMES["store.body"].append(time.perf_counter() - began)
+        TIMES["store.transaction_total"].append(time.perf_counter() - asked)
+
+    sqlite_store.SqliteJobStore.transaction = transaction  # type: ignore[method-assign]
+
+    import aiosqlite
+
+    submit = aiosqlite.Connection._execute
+
+    async def execute(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        marks: list[float] = []
+
+        def timed(*a: Any, **k: Any) -> Any:
+            marks.append(time.perf_counter())
+            try:
+                return fn(*a, **k)
+            finally:
+                marks.append(time.perf_counter())
+
+        asked = time.perf_counter()
+        try:
+            return await submit(self, timed, *args, **kwargs)
+        finally:
+            done = time.perf_counter()
+            if len(marks) == 2:
+                TIMES["aiosqlite.op.queued"].append(marks[0] - asked)
+                TIMES["aiosqlite.op.in_thread"].append(marks[1] - marks[0])
+                TIMES["aiosqlite.op.result_to_loop"].append(done - marks[1])
+
+    aiosqlite.Connection._execute = execute  # type: ignore[method-assign]
+
+    # Experiments on the checkpointer (none by default): BENCH_CHECKPOINT_PRAGMA, e.g.
+    # "synchronous=NORMAL"; BENCH_CHECKPOINT_FILE=separate puts checkpoints in a file of
+    # their own, so that the job store and the checkpointer stop contending for one lock.
+    pragma = os.environ.get("BENCH_CHECKPOINT_PRAGMA")
+    separate = os.environ.get("BENCH_CHECKPOINT_FILE") == "separate"
+    if pragma or separate:
+        from coursegen.server import app as app_module
+
+        opened = app_module.open_checkpointer
+
+        @contextlib.asynccontextmanager
+        async def open_checkpointer(settings: Any) -> AsyncIterator[Any]:
+            if separate:
+                settings = settings.model_copy(update={"data_dir": settings.data_dir / "ckpt"})
+            async with opened(settings) as saver:
+                if pragma and hasattr(saver, "conn"):
+                    await saver.conn.execute(f"PRAGMA {pragma}")
+                yield saver
+
+        app_module.open_checkpointer = open_checkpointer
+
+
+def main() -> None:
+    path = sys.argv[1]
+    install()
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment: GIL hand-offs to threads
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
+
+    def dump() -> None:
+        with open(path, "w") as out:
+            json.dump(TIMES, out)
+
+    atexit.register(dump)
+    signal.signal(signal.SIGUSR1, lambda *_: dump())
+    from coursegen.cli import app
+
+    sys.argv = ["coursegen", *sys.argv[2:]]
+    app()
+
+
+if __name__ == "__main__":
+    main()

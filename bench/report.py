@@ -1,0 +1,307 @@
+"""Write docs/benchmarks.md from the figures of one run."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from bench.harness import BASE_LLM, Figure, table
+from bench.servers import machine, versions
+
+PATH_OF_A_TOKEN = (
+    "the simulator's SSE chunk → `openai` stream decoder → `langchain-openai` chunk → "
+    "LangChain callback manager (`on_llm_new_token`) → `TokenRelay` → LangGraph's stream "
+    "writer (`custom` mode) → `JobRunner._relay` → `JobEventLog.emit` (merged per stream) → "
+    "every `FLUSH_S`: one SQLite transaction (`SqlJobStore.append`) → `LocalBroker` → each "
+    "subscriber's `follow()` → `sse-starlette` → client"
+)
+
+
+def _find(figures: list[Figure], key: str) -> Figure | None:
+    return next((f for f in figures if f.key == key), None)
+
+
+def _limits(figures: list[Figure]) -> list[str]:
+    """The 'what limits us' findings, computed from this run's numbers."""
+    out: list[str] = []
+    lat = _find(figures, "latency")
+    if lat and lat.data.get("rows") and lat.data.get("waits"):
+        rows, waits = lat.data["rows"], lat.data["waits"]
+        shipped = [r for r in rows if "shipped" in r[0]]
+        shipped_waits = [w for w in waits if "shipped" in w[0]]
+        if len(shipped) >= 2 and len(shipped_waits) == len(shipped):
+            one, top = shipped[0], shipped[-1]
+            w1, wt = shipped_waits[0], shipped_waits[-1]
+            cpu_bound = top[11] >= 0.8
+            head = (
+                "**Under load the CPU saturates, and the serial database sections amplify it.**"
+                if cpu_bound
+                else "**Under load the database path, not the CPU, sets the latency.**"
+            )
+            out.append(
+                f"{head} With {top[1]} courses the server used {top[11]:.0%} of a core on "
+                f"average and tokens reached their clients after p50 {top[6]:,.0f} ms / p99 "
+                f"{top[8]:,.0f} ms (1 course: p50 {one[6]:.0f} ms). The probe (figure 2, second "
+                f"table) shows the queues: event-log flushes took p99 {wt[4]:,.0f} ms (1 course: "
+                f"{w1[4]:.0f} ms), the job store managed {wt[5]:.0f} transactions/s and "
+                f"checkpoint writes took p99 {wt[10]:,.0f} ms (1 course: {w1[10]:.0f} ms). Each "
+                "SQLite connection is a serial section (one `asyncio.Lock`: the job store's "
+                "around every transaction, `AsyncSqliteSaver`'s around every checkpoint write); "
+                "every statement inside it is a round trip to aiosqlite's thread whose result "
+                f"waits for the busy event loop (loop lag p99 {wt[11]:,.0f} ms), and the two "
+                "connections contend for the file's one write lock (`BEGIN IMMEDIATE` waits in "
+                "SQLite's sleeping busy handler). A section's service time grows with the "
+                "loop's load, so its throughput falls just when demand rises: a convoy. Every "
+                "job flushes on its own timer (one transaction per job per flush) and every "
+                "task writes a checkpoint, so demand grows with the number of jobs."
+                + (
+                    f" Here the offered load ({top[2] / top[10]:,.0f} tokens/s emitted on "
+                    "average) was beyond what one core processes, so part of the wait is plain "
+                    "CPU queueing."
+                    if cpu_bound
+                    else ""
+                )
+            )
+            out.append(
+                "Directions (hypotheses for the optimisation work, not measured here): one "
+                "flusher per process that writes the batches of all jobs in one transaction; "
+                "a whole transaction as one call on the database thread instead of ~6 awaited "
+                "statements; checkpoint writes batched, kept off the job store's write lock "
+                "and without a WAL fsync per commit (`synchronous=NORMAL`); then measure again. "
+                "`bench/probe.py` has knobs for such experiments (`BENCH_FLUSH_S`, "
+                "`BENCH_CHECKPOINT_PRAGMA`, `BENCH_CHECKPOINT_FILE=separate`, "
+                "`BENCH_SWITCH_INTERVAL`)."
+            )
+    cpu = _find(figures, "cpu_memory")
+    if cpu and cpu.data.get("points"):
+        points = cpu.data["points"]
+        split = cpu.data.get("split") or {}
+        best = min(p["cpu_per_token_us"] for p in points)
+        worst = max(p["cpu_per_token_us"] for p in points)
+        marginal = split.get("per_token_us")
+        per_core = 1e6 / (marginal or best)
+        text = (
+            f"**CPU: about half a millisecond per token, plus a per-call cost.** All-in, the "
+            f"server spent {best:.0f}–{worst:.0f} µs of CPU per streamed token (figure 3)"
+        )
+        if marginal:
+            text += (
+                f"; split, {marginal:.0f} µs per extra token and {split['per_call_ms']:.1f} ms "
+                "per LLM call besides its tokens (request, prompt, parsing and validation, "
+                "checkpoint, events)"
+            )
+        text += (
+            f". One core (one event loop) therefore carries at most ≈ {per_core:,.0f} tokens/s "
+            f"≈ {per_core / BASE_LLM.tokens_per_s:.0f} streams at "
+            f"{BASE_LLM.tokens_per_s:g} tokens/s, whatever the database does (see the profile "
+            "below for where it goes)."
+        )
+        out.append(text)
+    if lat and lat.data.get("series"):
+        series = list(lat.data["series"].items())
+        first_label, first = series[0]
+        if first["levels"]:
+            text = (
+                f"**The flush interval sets the latency floor.** With {first_label} a single "
+                f"course sees p50 {first['p50'][0]:.0f} ms: a token waits for its job's next "
+                "flush (0–50 ms), then one SQLite transaction and the SSE write."
+            )
+            if len(series) > 1 and series[1][1]["p50"]:
+                text += (
+                    f" With {series[1][0]} the same course sees p50 "
+                    f"{series[1][1]['p50'][0]:.0f} ms; more flushes mean more transactions, "
+                    "which is what the database path cannot afford under load."
+                )
+            out.append(text)
+    prof = _find(figures, "profile")
+    if prof and prof.data.get("owners"):
+        owners = prof.data["owners"][:7]
+        via = prof.data.get("owner_callers", {})
+
+        def named(key: str, share: float) -> str:
+            site = via.get(key, "")
+            helper = key in ("typing_extensions", "sniffio") and site
+            return f"`{key}` {share:.0%}" + (f" (reached from `{site}`)" if helper else "")
+
+        listed = ", ".join(named(k, v) for k, v in owners)
+        out.append(
+            f"**Where the busy time goes** (py-spy `--gil`, {prof.data.get('courses', '?')} "
+            "courses, innermost non-stdlib frame): "
+            f"{listed}."
+        )
+        self_top = prof.data["self"][:6]
+        out.append(
+            "**Hottest functions by self time:** "
+            + "; ".join(f"`{k}` {v:.1%}" for k, v in self_top)
+            + "."
+        )
+        steps = prof.data.get("steps") or []
+        if steps:
+            top = sorted(steps, key=lambda step: -step[2])[:4]
+            ours = sum(share for label, _, share in steps if label.startswith("coursegen"))
+            out.append(
+                "**Per-token steps by GIL time (inclusive, nested):** "
+                + "; ".join(f"{label} {share:.0%}" for label, _, share in top)
+                + f". coursegen's own steps (relay, event log, follow) add up to {ours:.0%}."
+            )
+    cmp_fig = _find(figures, "compare")
+    if cmp_fig and cmp_fig.data.get("cells"):
+        cells = cmp_fig.data["cells"]
+        parts = []
+        for n in cmp_fig.data["levels"]:
+            row = [
+                f"{name.replace('`', '')} {cells[f'{key}|{n}']['cpu']:.0f}"
+                for key, name in zip(cmp_fig.data["keys"], cmp_fig.data["systems"], strict=True)
+                if f"{key}|{n}" in cells
+            ]
+            parts.append(f"{n} course(s): " + ", ".join(row))
+        out.append(
+            "**Against the peers (µs of server CPU per token, figure 4):** "
+            + "; ".join(parts)
+            + ". The three share the graph, the model client and LangChain's callbacks; the "
+            "jobs API adds storage and coalescing, LangServe and `langgraph dev` send one "
+            "event per token."
+        )
+    return out
+
+
+def write_report(
+    out: Path,
+    figures: list[Figure],
+    *,
+    total_s: float,
+    plots_dir: Path | None,
+    sim_cpu_s: float,
+    quick: bool,
+    plots_missing: bool,
+    load: dict[str, float] | None = None,
+) -> None:
+    host = machine()
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines: list[str] = [
+        "# Benchmarks",
+        "",
+        f"Generated by `make bench` (`python -m bench.run`) on {now}, in {total_s:.0f} s. "
+        "Every number on this page was measured in that one run; nothing here is edited by "
+        "hand (the text around the numbers is the harness's). Re-run to refresh it.",
+    ]
+    if quick:
+        lines += ["", "> **Quick mode**: tiny sizes for a smoke test; the numbers mean nothing."]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        table(
+            ["", ""],
+            [
+                ["CPU", host["cpu"]],
+                ["logical cores", host["cores"]],
+                ["memory", f"{host['memory_gib']} GiB"],
+                ["OS", host["os"]],
+                ["Python", host["python"]],
+                ["packages", ", ".join(f"{k} {v}" for k, v in versions().items())],
+            ],
+            "ll",
+        ),
+        "",
+        "## Method",
+        "",
+        "- **Simulated LLM** (`bench/simulated_llm.py`): an OpenAI-compatible "
+        "`/v1/chat/completions` in a process of its own (uvicorn, raw ASGI), so its CPU is not "
+        "the server's. It answers each stage (outline, topics, content, polish) with "
+        "schema-valid JSON streamed piece by piece: configurable time to first token, tokens "
+        "per second per stream (an absolute schedule, so a slow reader does not slow the "
+        "model), answer size, and faults (HTTP 500 or a cut stream). One “token” is one SSE "
+        f"chunk: a body word, or {BASE_LLM.piece_chars} characters of the surrounding JSON. "
+        "Each body token carries a unique marker `zq<call>_<seq>q`; the simulator logs every "
+        "call's start and end, every token's emission time, and the usage it reports "
+        "(prompt tokens = characters ÷ 4).",
+        "- **Servers**: `coursegen serve` (`python -m coursegen.cli serve`) with "
+        "`COURSEGEN_BASE_URL` = the simulator, `COURSEGEN_MODEL=openai:bench`, SQLite in a "
+        "temporary directory, `COURSEGEN_MAX_RUNNING_JOBS`, `COURSEGEN_MAX_JOBS_PER_OWNER` and "
+        "`COURSEGEN_REQUESTS_PER_MINUTE` raised out of the way, log level `warning`, no API "
+        "keys (loopback). `langgraph dev --no-browser --no-reload` for figure 4. Each server "
+        "gets an unmeasured warm-up course first.",
+        "- **Clients** run in the harness process: a minimal asyncio HTTP/1.1 SSE reader that "
+        "timestamps each chunk as it is read and only scans it for markers (cheap enough to "
+        "follow 200 streams); `httpx` for plain requests; `langgraph-sdk` for `langgraph dev`.",
+        "- **CPU** is user + system time of the server's process tree (psutil) between the "
+        "first request and the last course's end; **tokens** are what the simulator emitted "
+        "meanwhile. **Latency** is the arrival time of the first event carrying a marker minus "
+        "the simulator's emission time of that token (`time.monotonic()`, one clock).",
+        f"- Server, simulator and harness share the {host['cores']} cores; the simulator "
+        f"used {sim_cpu_s:.0f} s of CPU over the whole run. At the higher loads everything "
+        "competes for them, which is part of what is measured.",
+        "",
+    ]
+    if load:
+        lines += [
+            f"The machine is shared (other sessions run their tests on it): load average "
+            f"{load['start']:.1f} at the start of this run and {load['end']:.1f} at its end; "
+            f"all processes together kept the {host['cores']} cores {load['busy']:.0%} busy "
+            "on average during the run, ours included. Runs on a busier machine give higher "
+            "latencies; compare runs with their load.",
+            "",
+        ]
+    goals = [g for f in figures for g in f.goals]
+    if goals:
+        lines += ["## Goals vs results", ""]
+        lines.append(
+            table(
+                ["goal", "target", "result", "met"],
+                [
+                    [g, t, r, "–" if ok is None else ("✅ yes" if ok else "❌ no")]
+                    for g, t, r, ok in goals
+                ],
+                "llll",
+            )
+        )
+        lines.append("")
+    headline = [h for f in figures for h in f.headline]
+    if headline:
+        lines += ["## Headline numbers", ""] + [f"- {h}" for h in headline] + [""]
+    if plots_missing:
+        lines += ["> matplotlib is not installed (`uv sync --group bench`): no plots.", ""]
+    for figure in figures:
+        if figure.key == "profile":
+            continue
+        lines += _section(figure, out, plots_dir)
+    lines += ["## What limits us", ""]
+    lines += [f"The path of one token: {PATH_OF_A_TOKEN}.", ""]
+    lines += [f"- {finding}" for finding in _limits(figures)]
+    lines.append("")
+    prof = _find(figures, "profile")
+    if prof is not None:
+        lines += _section(prof, out, plots_dir, level="###")
+    lines += [
+        "## Reproduce",
+        "",
+        "```bash",
+        "make bench                                   # this page and docs/bench/*.png",
+        "uv run --group bench python -m bench.run --figures latency,compare "
+        "--out /tmp/b.md --plots /tmp/b --keep",
+        "uv run python -m bench.simulated_llm --port 8901   # the simulated LLM alone",
+        "```",
+        "",
+        "Time per figure in this run: "
+        + ", ".join(f"{f.key} {f.seconds:.0f} s" for f in figures)
+        + ".",
+        "",
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+
+
+def _section(figure: Figure, out: Path, plots_dir: Path | None, level: str = "##") -> list[str]:
+    lines = [f"{level} {figure.title}", ""]
+    if figure.method:
+        lines += [figure.method, ""]
+    if figure.plot and plots_dir is not None:
+        rel = os.path.relpath(plots_dir / figure.plot, out.parent)
+        lines += [f"![{figure.title}]({rel})", ""]
+    for tbl in figure.tables:
+        lines += [tbl, ""]
+    for note in figure.notes:
+        lines += [f"- {note}"]
+    if figure.notes:
+        lines.append("")
+    return lines

@@ -1,0 +1,85 @@
+"""Smoke-test the benchmark harness: a tiny run writes its table (no timing is asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.clients import SSEParser
+from bench.fig_critical_path import critical_path
+from bench.simulated_llm import MARKER_RE, SimConfig, build_answer
+from coursegen.chains.schemas import Outline, PolishedTopic, ThemeTopics, TopicContent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _call(schema: str, idx: int = 7) -> dict:
+    return {"idx": idx, "schema": schema}
+
+
+def test_simulated_answers_are_schema_valid_and_marked():
+    config = SimConfig(body_tokens=5, piece_chars=4)
+    data = {"course_name": "Rust", "theme": {"title": "Theme 2"}, "topic": {"title": "Topic 1"}}
+    outline = build_answer(_call("Outline"), "Propose exactly 4 themes.", data, config)
+    assert len(Outline.model_validate_json("".join(outline.pieces)).themes) == 4
+    topics = build_answer(_call("ThemeTopics"), "Propose exactly 3 topics.", data, config)
+    assert len(ThemeTopics.model_validate_json("".join(topics.pieces)).topics) == 3
+    for schema, model in (("TopicContent", TopicContent), ("PolishedTopic", PolishedTopic)):
+        answer = build_answer(_call(schema), "", data, config)
+        model.model_validate_json("".join(answer.pieces))
+        first, end = answer.body_range
+        assert end - first == 5
+        for seq in range(first, end):  # each body token names its own index
+            ((call, marked),) = MARKER_RE.findall(answer.pieces[seq].encode())
+            assert (int(call), int(marked)) == (7, seq)
+
+
+def test_sse_parser_handles_split_chunks_and_crlf():
+    parser = SSEParser()
+    stream = (
+        b'event: token\r\ndata: {"text": "zq1_2q "}\r\n\r\n'
+        b": ping\r\n\r\n"
+        b"event: end\r\ndata: {}\r\n\r\n"
+    )
+    events = []
+    for i in range(0, len(stream), 5):
+        events += parser.feed(stream[i : i + 5])
+    assert [e for e, _ in events] == [b"token", b"end"]
+    assert json.loads(events[0][1]) == {"text": "zq1_2q "}
+
+
+def test_critical_path_is_the_longest_chain():
+    def call(schema, start, end, theme=None, topic=None):
+        return {"schema": schema, "start": start, "end": end, "theme": theme, "topic": topic}
+
+    calls = [
+        call("Outline", 0, 1),
+        call("ThemeTopics", 1, 2, 0),
+        call("ThemeTopics", 1, 3, 1),
+        call("TopicContent", 2, 5, 0, 0),  # theme 0: 1 + 1 + 3 + 1 = 6
+        call("PolishedTopic", 5, 6, 0, 0),
+        call("TopicContent", 3, 4, 1, 0),  # theme 1: 1 + 2 + 1 + 1 = 5
+        call("PolishedTopic", 4, 5, 1, 0),
+    ]
+    path = critical_path(calls)
+    assert path["critical_s"] == 6
+    assert path["chain"] == (0, 0)
+    assert path["sequential_s"] == 1 + 1 + 2 + 3 + 1 + 1 + 1
+
+
+@pytest.mark.timeout(120)
+def test_a_tiny_run_writes_its_table(tmp_path: Path):
+    out = tmp_path / "benchmarks.md"
+    command = [sys.executable, "-m", "bench.run", "--quick", "--figures", "critical_path"]
+    command += ["--out", str(out), "--plots", str(tmp_path / "plots")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = out.read_text()
+    assert "## 1. Critical-path ratio" in report
+    assert "| course | run | LLM calls |" in report
+    header = next(line for line in report.splitlines() if line.startswith("| course | run |"))
+    row = next(line for line in report.splitlines() if line.startswith("| 1×2 | 1 |"))
+    assert row.count("|") == header.count("|")  # every column has a value
+    assert "failed in this run" not in report

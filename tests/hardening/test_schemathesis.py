@@ -1,0 +1,334 @@
+"""Fuzz the HTTP API from its own OpenAPI schema with Schemathesis: no 5xx, answers as declared.
+
+The app runs under uvicorn (real HTTP) with an API key in use, so every accepted case is also
+replayed without a key and with a wrong one (`ignored_auth`). Generation is derandomized: the
+same cases run every time. Excluded: the SSE stream (it never ends on its own) and LangServe's
+run routes (`invoke`, `batch`, `stream*`, `token_feedback`, the `/c/{config_hash}/` copies),
+which are LangServe's own contract; their schema endpoints are in.
+"""
+
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.generation.hypothesis.builder import generate_coverage_cases
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from coursegen.server.app import create_app
+from coursegen.server.settings import Settings
+from tests.hardening.conftest import make_key
+from tests.support.live_app import LiveApp
+from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
+
+# Schemathesis's own strategies call `random`; the cases are still derandomized by Hypothesis.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+FIXTURE_COURSE = "Schema fixture course"
+INCLUDED = re.compile(
+    r"^/healthz$|^/courses(/|$)|^/course/(input|output|config)_schema$"
+    r"|^/chains/\w+/(input|output|config)_schema$"
+)
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def security_headers(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """Every answer, errors included, carries the guard's security headers."""
+    for name, value in SECURITY_HEADERS.items():
+        got = response.headers.get(name)
+        assert got == [value], f"{name}: {got!r} on {case.operation.label}"
+    return None
+
+
+CONFORMANCE = [
+    not_a_server_error,
+    security_headers,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Examples per operation. LangServe's schema endpoints take no input but the key, so a few
+# cases say all there is to say about them.
+JOBS_API_EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 60}
+SCHEMA_ENDPOINT_EXAMPLES = 4
+MIN_CASES = {GenerationMode.POSITIVE: 900, GenerationMode.NEGATIVE: 300}
+MIN_BOUNDARY_CASES = 300  # 1,500 cases in all
+
+
+def script(call: Call) -> Reply:
+    """The fixture course is written; every fuzzed course fails fast (a 400 is not retried)."""
+    return None if call.data.get("course_name") == FIXTURE_COURSE else Fault("http", status=400)
+
+
+@dataclass
+class Api:
+    url: str
+    secret: str
+    job_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+@dataclass
+class Run:
+    """Cases per operation and the failures found (collected, so one run reports them all)."""
+
+    cases: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    failures: dict[str, str] = field(default_factory=dict)
+    nothing_to_negate: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        return "\n\n".join(f"{label}:\n{text}" for label, text in self.failures.items())
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    with ScriptedLLM(script) as llm:
+        settings = Settings(
+            base_url=llm.base_url,
+            model="openai:scripted",
+            data_dir=tmp_path_factory.mktemp("schemathesis"),
+            llm_max_retries=0,
+            requests_per_minute=1_000_000,  # the fuzzer is one very busy client
+            max_jobs_per_owner=1_000_000,
+        )
+        with ThreadPoolExecutor(1) as pool:  # outside the test's event loop
+            secret = pool.submit(make_key, settings, "fuzzer").result()
+        headers = {"Authorization": f"Bearer {secret}"}
+        with LiveApp(create_app(settings)) as live:
+            body = {"course_name": FIXTURE_COURSE, "options": {"themes": 1, "topics_per_theme": 2}}
+            created = httpx.post(f"{live.url}/courses", json=body, headers=headers, timeout=30)
+            assert created.status_code == 202, created.text
+            job_id = created.json()["id"]
+            deadline = time.monotonic() + 30
+            while httpx.get(f"{live.url}/courses/{job_id}", headers=headers).json()["status"] != (
+                "completed"
+            ):
+                assert time.monotonic() < deadline, "the fixture course did not complete"
+                time.sleep(0.05)
+            yield Api(live.url, secret, job_id)
+
+
+def _operations(api: Api, mode: GenerationMode) -> list[schemathesis.APIOperation]:
+    if mode is GenerationMode.POSITIVE:
+        # The key goes on every case; `ignored_auth` then replays accepted ones without it.
+        auth = {"auth": {"openapi": {"HTTPBearer": {"bearer": api.secret}}}}
+        config = schemathesis.Config.from_dict(auth)
+        schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json", config=config)
+    else:
+        # Negative cases would mostly just drop the key (a 401 before anything else is
+        # looked at): take the key out of the schema and send it on every case instead, so
+        # the bodies, queries and headers are what goes wrong.
+        raw = httpx.get(f"{api.url}/openapi.json").json()
+        for operations in raw["paths"].values():
+            for operation in operations.values():
+                operation.pop("security", None)
+        schema = schemathesis.openapi.from_dict(raw)
+    operations = [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
+    chosen = [
+        op for op in operations if INCLUDED.search(op.path) and not op.path.endswith("/events")
+    ]
+    assert len(chosen) >= 20, [op.label for op in chosen]
+    return chosen
+
+
+def _fuzz(api: Api, mode: GenerationMode, checks: list[schemathesis.CheckFunction]) -> Run:
+    run = Run()
+    for operation in _operations(api, mode):
+        _fuzz_operation(api, operation, mode, checks, run)
+    assert sum(run.cases.values()) >= MIN_CASES[mode], run.cases
+    return run
+
+
+def _fuzz_operation(
+    api: Api,
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    checks: list[schemathesis.CheckFunction],
+    run: Run,
+) -> None:
+    label = operation.label
+    keep_job = operation.method.upper() != "DELETE"
+    jobs_api = operation.path.startswith("/courses")
+    examples = JOBS_API_EXAMPLES[mode] if jobs_api else SCHEMA_ENDPOINT_EXAMPLES
+    fixed: dict[str, Any] = {}
+    if mode is GenerationMode.NEGATIVE and "{job_id}" in operation.path:
+        # A path segment is any string, so there is nothing to negate in it: name a job (the
+        # fixture's, but never for DELETE) and let the body, query and headers go wrong.
+        fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+
+    @hypothesis_settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, **fixed), real=st.booleans())
+    def check(case: schemathesis.Case, real: bool) -> None:
+        if mode is GenerationMode.POSITIVE and real and "{job_id}" in operation.path:
+            # Half the cases on job routes name the fixture job, so its 200/202/409 answers
+            # are checked too, not only the 404 of a made-up id (DELETE would remove it).
+            case.path_parameters = {"job_id": api.job_id if keep_job else "no-such-job"}
+        chosen = list(checks)
+        if case.query and "cursor" in case.query:
+            # An opaque cursor has no schema: a made-up one is rightly a 422, and an empty
+            # one (what a "non-string" becomes in a URL) means the first page.
+            chosen = [
+                c for c in chosen if c not in (positive_data_acceptance, negative_data_rejection)
+            ]
+        if case.query and any(name not in operation.query for name in case.query):
+            # Unknown query parameters are ignored, as almost every HTTP API does.
+            chosen = [c for c in chosen if c is not negative_data_rejection]
+        headers = {} if mode is GenerationMode.POSITIVE else api.headers
+        _call(api, case, chosen, headers, run)
+
+    try:
+        check()
+    except Unsatisfiable:  # nothing to make invalid (e.g. GET /healthz has no inputs)
+        assert mode is GenerationMode.NEGATIVE, label
+        run.nothing_to_negate.append(label)
+
+
+def _call(
+    api: Api,
+    case: schemathesis.Case,
+    checks: list[schemathesis.CheckFunction],
+    headers: dict[str, str],
+    run: Run,
+) -> None:
+    label = case.operation.label
+    run.cases[label] += 1
+    try:
+        response = case.call_and_validate(
+            base_url=api.url, headers=headers, checks=checks, timeout=30
+        )
+        run.statuses[(label, response.status_code)] += 1
+    except (Exception, BaseExceptionGroup) as exc:  # collect, do not shrink
+        run.failures.setdefault(label, str(exc)[:3000])
+
+
+def test_positive_cases_get_declared_answers(api: Api) -> None:
+    """Schema-valid requests: accepted (or a declared 404/409), answered as the schema says."""
+    checks = [*CONFORMANCE, positive_data_acceptance, ignored_auth]
+    run = _fuzz(api, GenerationMode.POSITIVE, checks)
+    if run.failures:
+        pytest.fail(run.report(), pytrace=False)
+    # The fixture job was reached: its routes answered with success, not only 404s.
+    for label in ("GET /courses/{job_id}", "GET /courses/{job_id}/export"):
+        assert run.statuses[(label, 200)] > 0, run.statuses
+    assert run.statuses[("POST /courses", 202)] > 0 and run.statuses[("GET /courses", 200)] > 0
+
+
+def test_negative_cases_are_rejected_without_server_errors(api: Api) -> None:
+    """Schema-invalid requests: a declared 4xx, never a 5xx or an accepted one."""
+    checks = [*CONFORMANCE, negative_data_rejection]
+    run = _fuzz(api, GenerationMode.NEGATIVE, checks)
+    if run.failures:
+        pytest.fail(run.report(), pytrace=False)
+    for label in ("POST /courses", "POST /courses/estimate", "GET /courses"):
+        assert run.statuses[(label, 422)] > 0, run.statuses
+    # The operations without a body, a query or a header of their own have nothing to break.
+    negated = set(run.cases)
+    assert negated == {
+        "POST /courses",
+        "POST /courses/estimate",
+        "GET /courses",
+        "POST /courses/{job_id}/review",
+        "POST /courses/{job_id}/regenerate",
+        "GET /courses/{job_id}/export",
+    }, run.nothing_to_negate
+
+
+def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
+    """The statuses fuzzing does not reach (413, 429; 401 on run routes) are declared too."""
+    paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
+    expected = {
+        ("post", "/courses"): {"202", "400", "401", "413", "422", "429"},
+        ("post", "/courses/estimate"): {"200", "400", "401", "413", "422"},
+        ("get", "/courses"): {"200", "401", "422"},
+        ("get", "/courses/{job_id}"): {"200", "401", "404", "422"},
+        ("get", "/courses/{job_id}/events"): {"200", "401", "404", "422"},
+        ("post", "/courses/{job_id}/cancel"): {"200", "401", "404", "422", "429"},
+        ("post", "/courses/{job_id}/review"): {
+            *("200", "400", "401", "404", "409", "413", "422", "429")
+        },
+        ("post", "/courses/{job_id}/regenerate"): {
+            *("202", "400", "401", "404", "409", "413", "422", "429")
+        },
+        ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
+        ("delete", "/courses/{job_id}"): {"204", "401", "404", "422", "429"},
+        ("get", "/course/input_schema"): {"200", "401"},
+        ("post", "/course/invoke"): {"200", "401", "413", "422", "429"},
+        ("post", "/chains/outline/stream"): {"200", "401", "413", "422", "429"},
+    }
+    for (method, path), codes in expected.items():
+        assert set(paths[path][method]["responses"]) == codes, (method, path)
+
+
+def test_boundary_cases_get_declared_answers(api: Api) -> None:
+    """Schemathesis's coverage phase: each field at and just past its limits, each enum value,
+    missing and mistyped fields — valid ones accepted, invalid ones refused with a 4xx."""
+    run = Run()
+    for operation in _operations(api, GenerationMode.NEGATIVE):
+        if not operation.path.startswith("/courses"):
+            continue
+        fixed: dict[str, Any] = {}
+        if "{job_id}" in operation.path:
+            keep_job = operation.method.upper() != "DELETE"
+            fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+        cases = generate_coverage_cases(
+            operation=operation,
+            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+            auth_storage=None,
+            as_strategy_kwargs=fixed,
+            generate_duplicate_query_parameters=False,
+            unexpected_methods=set(),
+            generation_config=operation.schema.config.generation_for(
+                operation=operation, phase="coverage"
+            ),
+        )
+        for case in cases:
+            assert case.meta is not None
+            positive = case.meta.generation.mode is GenerationMode.POSITIVE
+            extra = positive_data_acceptance if positive else negative_data_rejection
+            checks = [*CONFORMANCE, extra]
+            if case.query and "cursor" in case.query:
+                checks = CONFORMANCE  # an opaque cursor: see above
+            _call(api, case, checks, api.headers, run)
+    if run.failures:
+        pytest.fail(run.report(), pytrace=False)
+    assert sum(run.cases.values()) >= MIN_BOUNDARY_CASES, run.cases
+    assert run.statuses[("POST /courses", 202)] > 0 and run.statuses[("POST /courses", 422)] > 0

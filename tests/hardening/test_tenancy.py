@@ -1,0 +1,82 @@
+"""Tenants and secrets: keys and the provider key never leak; tenants never share a thread."""
+
+import asyncio
+import logging
+import sqlite3
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from coursegen.server.app import create_app
+from coursegen.server.settings import Settings
+from tests.hardening.conftest import make_key
+from tests.server.conftest import create, wait_status
+from tests.support.live_app import LiveApp
+
+PROVIDER_KEY = "sk-provider-" + "S3CRET" * 6
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_secrets_stay_out_of_logs_answers_and_metrics(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings.model_copy(update={"openai_api_key": SecretStr(PROVIDER_KEY)})
+    key = await asyncio.to_thread(make_key, settings, "alice")
+    other = await asyncio.to_thread(make_key, settings, "bob")
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    with LiveApp(create_app(settings)) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30, headers=_auth(key)) as client:
+            job = await create(client, themes=1, topics=1)
+            await wait_status(client, job, {"completed"})
+            for path in (
+                f"/courses/{job}",
+                "/courses",
+                f"/courses/{job}/events",
+                f"/courses/{job}/export?format=md",
+                "/metrics/",
+                "/openapi.json",
+            ):
+                response = await client.get(path)
+                assert response.status_code == 200, path
+                seen.append(response.text + str(response.headers))
+            wrong = await client.get("/courses", headers=_auth(key + "x"))
+            assert wrong.status_code == 401
+            seen.append(wrong.text + str(wrong.headers))
+        # A key anywhere but the Authorization header is no key. (A key of its own: this
+        # puts it in a URL, which the test's own HTTP client then logs.)
+        cookies = {"api_key": other}
+        async with httpx.AsyncClient(base_url=live.url, timeout=30, cookies=cookies) as bare:
+            params = {"api_key": other, "key": other, "access_token": other, "token": other}
+            assert (await bare.get("/courses", params=params)).status_code == 401
+            assert (await bare.get("/courses", headers=_auth(other))).status_code == 200
+    assert caplog.records, "nothing was logged: the log check below would be vacuous"
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    for secret in (key, PROVIDER_KEY):
+        assert secret not in logged
+        assert not [text for text in seen if secret in text]
+    assert PROVIDER_KEY not in repr(settings) and PROVIDER_KEY not in str(settings.model_dump())
+
+
+async def test_langserve_threads_belong_to_their_owner(settings: Settings) -> None:
+    alice = await asyncio.to_thread(make_key, settings, "alice")
+    bob = await asyncio.to_thread(make_key, settings, "bob")
+    with LiveApp(create_app(settings)) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            for key, name in ((alice, "Alice's course"), (bob, "Bob's course")):
+                body = {
+                    "input": {"course_name": name, "options": {"themes": 1, "topics_per_theme": 1}}
+                }
+                response = await client.post(
+                    "/course/invoke", json=body, headers={**_auth(key), "X-Thread-Id": "shared"}
+                )
+                assert response.status_code == 200, response.text
+                assert response.json()["output"]["course_name"] == name
+    with sqlite3.connect(settings.sqlite_path) as db:
+        threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
+    # Bob's run with Alice's thread name did not continue (or overwrite) Alice's checkpoint.
+    assert {"alice:shared", "bob:shared"} <= threads and "shared" not in threads
