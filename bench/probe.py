@@ -3,14 +3,14 @@
     python -m bench.probe /tmp/probe.json serve --port 8000
 
 A diagnostic wrapper for the benchmark (nothing in coursegen changes): it times every
-`JobEventLog.flush`, every job-store transaction (waiting for the shared connection and
+round of the event writer (one group commit of every job's buffered events, then their
+publication), every job-store transaction (waiting for the shared connection and
 `BEGIN IMMEDIATE` included), every checkpoint write (`AsyncSqliteSaver.aput` /
 `aput_writes`, waiting for its lock included) and every aiosqlite operation (queued, in the
 thread, result back on the loop), and writes the durations to the JSON file on SIGUSR1 and
 at exit. The timers cost a few microseconds per database operation.
 
-Knobs for experiments (environment): BENCH_FLUSH_S (the event log's flush interval, a
-module constant bound as a default argument), BENCH_CHECKPOINT_PRAGMA (e.g.
+Knobs for experiments (environment): BENCH_CHECKPOINT_PRAGMA (e.g.
 "synchronous=NORMAL" on the checkpointer's connection), BENCH_CHECKPOINT_FILE=separate
 (checkpoints in a file of their own), BENCH_SWITCH_INTERVAL (`sys.setswitchinterval`).
 """
@@ -43,25 +43,18 @@ def _timed(name: str, func: Any) -> Any:
 def install() -> None:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from coursegen.server.jobs import eventlog, sqlite_store
+    from coursegen.server.jobs import eventwriter, sqlite_store
 
-    if os.environ.get("BENCH_FLUSH_S"):
-        flush_s = float(os.environ["BENCH_FLUSH_S"])
-        eventlog.FLUSH_S = flush_s
-        init = eventlog.JobEventLog.__init__
-        defaults = list(init.__defaults__ or ())
-        defaults[-1] = flush_s  # flush_s is the last parameter with a default
-        init.__defaults__ = tuple(defaults)
+    round_ = eventwriter.EventWriter._round
+    timed_round = _timed("writer.round", round_)
 
-    flush = eventlog.JobEventLog.flush
-    timed_flush = _timed("eventlog.flush", flush)
+    async def round_with_data(self: Any) -> None:  # an empty round returns at once: not timed
+        if self._waiting:
+            TIMES["writer.jobs_per_round"].append(len(self._waiting))
+            return await timed_round(self)
+        return await round_(self)
 
-    async def flush_with_data(self: Any) -> None:  # empty flushes return at once: not timed
-        if self._events or self._tokens or self._fields:
-            return await timed_flush(self)
-        return await flush(self)
-
-    eventlog.JobEventLog.flush = flush_with_data  # type: ignore[method-assign]
+    eventwriter.EventWriter._round = round_with_data  # type: ignore[method-assign]
     AsyncSqliteSaver.aput = _timed("checkpoint.aput", AsyncSqliteSaver.aput)
     AsyncSqliteSaver.aput_writes = _timed("checkpoint.aput_writes", AsyncSqliteSaver.aput_writes)
     original = sqlite_store.SqliteJobStore.transaction

@@ -185,7 +185,7 @@ PATH_STEPS = [
     ("LangGraph: stream writer (custom mode)", "Pregel.astream.<locals>.stream_writer"),
     ("coursegen: JobRunner relay", "JobRunner._relay"),
     ("coursegen: event-log emit (merge per stream)", "JobEventLog.emit"),
-    ("coursegen: event-log flush (store, publish)", "JobEventLog.flush"),
+    ("coursegen: event writer round (store, publish)", "EventWriter._round"),
     ("coursegen: SSE follow()", "follow"),
     ("sse-starlette: SSE out", "EventSourceResponse._stream_response"),
     ("LangGraph: checkpoint writes", "AsyncSqliteSaver.aput_writes"),

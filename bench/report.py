@@ -10,9 +10,10 @@ from bench.servers import machine, versions
 PATH_OF_A_TOKEN = (
     "the simulator's SSE chunk → `openai` stream decoder → `langchain-openai` chunk → "
     "LangChain callback manager (`on_llm_new_token`) → `TokenRelay` → LangGraph's stream "
-    "writer (`custom` mode) → `JobRunner._relay` → `JobEventLog.emit` (merged per stream) → "
-    "every `FLUSH_S`: one SQLite transaction (`SqlJobStore.append`) → `LocalBroker` → each "
-    "subscriber's `follow()` → `sse-starlette` → client"
+    "writer (`custom` mode) → `JobRunner._relay` → `JobEventLog.emit` (merged per stream "
+    "while it waits) → `EventWriter` round: one SQLite transaction for every job's batch "
+    "(`SqlJobStore.append_many`) → `LocalBroker` → each subscriber's `follow()` → "
+    "`sse-starlette` → client"
 )
 
 
@@ -40,36 +41,21 @@ def _limits(figures: list[Figure]) -> list[str]:
             out.append(
                 f"{head} With {top[1]} courses the server used {top[11]:.0%} of a core on "
                 f"average and tokens reached their clients after p50 {top[6]:,.0f} ms / p99 "
-                f"{top[8]:,.0f} ms (1 course: p50 {one[6]:.0f} ms). The probe (figure 2, second "
-                f"table) shows the queues: event-log flushes took p99 {wt[4]:,.0f} ms (1 course: "
-                f"{w1[4]:.0f} ms), the job store managed {wt[5]:.0f} transactions/s and "
-                f"checkpoint writes took p99 {wt[10]:,.0f} ms (1 course: {w1[10]:.0f} ms). Each "
-                "SQLite connection is a serial section (one `asyncio.Lock`: the job store's "
-                "around every transaction, `AsyncSqliteSaver`'s around every checkpoint write); "
-                "every statement inside it is a round trip to aiosqlite's thread whose result "
-                f"waits for the busy event loop (loop lag p99 {wt[11]:,.0f} ms), and the two "
-                "connections contend for the file's one write lock (`BEGIN IMMEDIATE` waits in "
-                "SQLite's sleeping busy handler). A section's service time grows with the "
-                "loop's load, so its throughput falls just when demand rises: a convoy. Every "
-                "job flushes on its own timer (one transaction per job per flush) and every "
-                "task writes a checkpoint, so demand grows with the number of jobs."
+                f"{top[8]:,.0f} ms (1 course: p50 {one[6]:.1f} ms). The probe (figure 2, second "
+                f"table): the event writer made {wt[2]:.0f} rounds/s carrying {wt[3]:.1f} jobs "
+                f"each (1 course: {w1[2]:.0f} rounds/s, {w1[3]:.1f} jobs), a round took p99 "
+                f"{wt[5]:,.1f} ms (1 course: {w1[5]:.1f} ms), and checkpoint writes took p99 "
+                f"{wt[11]:,.0f} ms (1 course: {w1[11]:.0f} ms), with loop lag p99 "
+                f"{wt[12]:,.1f} ms. The writer's transactions grow with the load instead of "
+                "multiplying with the jobs; what is left serial is LangGraph's checkpoint "
+                "writes (one per task, on the saver's own connection and lock)."
                 + (
-                    f" Here the offered load ({top[2] / top[10]:,.0f} tokens/s emitted on "
-                    "average) was beyond what one core processes, so part of the wait is plain "
-                    "CPU queueing."
+                    f" The offered load ({top[2] / top[10]:,.0f} tokens/s emitted on average) "
+                    "was beyond what one core processes, so the rest of the wait is plain CPU "
+                    "queueing."
                     if cpu_bound
                     else ""
                 )
-            )
-            out.append(
-                "Directions (hypotheses for the optimisation work, not measured here): one "
-                "flusher per process that writes the batches of all jobs in one transaction; "
-                "a whole transaction as one call on the database thread instead of ~6 awaited "
-                "statements; checkpoint writes batched, kept off the job store's write lock "
-                "and without a WAL fsync per commit (`synchronous=NORMAL`); then measure again. "
-                "`bench/probe.py` has knobs for such experiments (`BENCH_FLUSH_S`, "
-                "`BENCH_CHECKPOINT_PRAGMA`, `BENCH_CHECKPOINT_FILE=separate`, "
-                "`BENCH_SWITCH_INTERVAL`)."
             )
     cpu = _find(figures, "cpu_memory")
     if cpu and cpu.data.get("points"):
@@ -98,20 +84,16 @@ def _limits(figures: list[Figure]) -> list[str]:
         out.append(text)
     if lat and lat.data.get("series"):
         series = list(lat.data["series"].items())
-        first_label, first = series[0]
-        if first["levels"]:
-            text = (
-                f"**The flush interval sets the latency floor.** With {first_label} a single "
-                f"course sees p50 {first['p50'][0]:.0f} ms: a token waits for its job's next "
-                "flush (0–50 ms), then one SQLite transaction and the SSE write."
+        if len(series) > 1 and series[0][1]["p50"] and series[1][1]["p50"]:
+            (label0, first), (label1, second) = series[0], series[1]
+            out.append(
+                f"**Waiting to batch costs latency and buys little.** With {label0} a single "
+                f"course sees p50 {first['p50'][0]:.1f} ms; with {label1} it sees p50 "
+                f"{second['p50'][0]:.0f} ms, and at {second['levels'][-1]} courses p50 "
+                f"{second['p50'][-1]:,.0f} ms against {first['p50'][-1]:,.0f} ms: a round "
+                "that starts as soon as the previous one ends already batches as much as the "
+                "load requires."
             )
-            if len(series) > 1 and series[1][1]["p50"]:
-                text += (
-                    f" With {series[1][0]} the same course sees p50 "
-                    f"{series[1][1]['p50'][0]:.0f} ms; more flushes mean more transactions, "
-                    "which is what the database path cannot afford under load."
-                )
-            out.append(text)
     prof = _find(figures, "profile")
     if prof and prof.data.get("owners"):
         owners = prof.data["owners"][:7]
@@ -265,6 +247,7 @@ def write_report(
         if figure.key == "profile":
             continue
         lines += _section(figure, out, plots_dir)
+    lines += _before_after(figures)
     lines += ["## What limits us", ""]
     lines += [f"The path of one token: {PATH_OF_A_TOKEN}.", ""]
     lines += [f"- {finding}" for finding in _limits(figures)]
@@ -305,3 +288,73 @@ def _section(figure: Figure, out: Path, plots_dir: Path | None, level: str = "##
     if figure.notes:
         lines.append("")
     return lines
+
+
+BASELINE = Path(__file__).with_name("baseline.json")
+
+
+def _before_after(figures: list[Figure]) -> list[str]:
+    """This run beside the recorded figures of the run before the optimisation work."""
+    if not BASELINE.exists():
+        return []
+    import json
+
+    before = json.loads(BASELINE.read_text())
+    rows: list[list[str]] = []
+    lat = _find(figures, "latency")
+    for row in lat.data.get("rows", []) if lat else []:
+        old = before["latency"].get(str(row[1]))
+        if "shipped" in row[0] and old:
+            rows.append(
+                [
+                    f"latency p50 / p99, {row[1]} course(s) (figure 2)",
+                    f"{old[0]:,.1f} / {old[1]:,.1f} ms",
+                    f"{row[6]:,.1f} / {row[8]:,.1f} ms",
+                ]
+            )
+    cpu = _find(figures, "cpu_memory")
+    for point in cpu.data.get("points", []) if cpu else []:
+        old_cpu = before["cpu_per_token_us"].get(str(point["n"]))
+        if old_cpu:
+            rows.append(
+                [
+                    f"server CPU per token, {point['n']} courses (figure 3)",
+                    f"{old_cpu:,.0f} µs",
+                    f"{point['cpu_per_token_us']:,.0f} µs",
+                ]
+            )
+    split = (cpu.data.get("split") or {}) if cpu else {}
+    if split.get("per_token_us"):
+        rows.append(
+            [
+                "marginal CPU per token / per LLM call (figure 3)",
+                f"{before['marginal_per_token_us']:.0f} µs / {before['per_call_ms']:.1f} ms",
+                f"{split['per_token_us']:.0f} µs / {split['per_call_ms']:.1f} ms",
+            ]
+        )
+    cmp_fig = _find(figures, "compare")
+    for key, cell in (cmp_fig.data.get("cells", {}) if cmp_fig else {}).items():
+        system, n = key.split("|")
+        if key in before["compare_cpu_us"]:
+            name = cmp_fig.data["systems"][cmp_fig.data["keys"].index(system)]  # type: ignore[union-attr]
+            rows.append(
+                [
+                    f"{name}, {n} course(s): CPU per token, p50 (figure 4)",
+                    f"{before['compare_cpu_us'][key]:,.0f} µs, "
+                    f"{before['compare_p50_ms'][key]:.1f} ms",
+                    f"{cell['cpu']:,.0f} µs, {cell['p50']:.1f} ms",
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        "## Before and after the optimisation work",
+        "",
+        f"Before: {before['label']}; {before['design']}. After: this run (one event writer per "
+        "process with group commits, no per-chunk timer task, callbacks run inline). The "
+        "before column is copied from that run's report (`bench/baseline.json`); both ran on "
+        "the same kind of shared 2-core machine, so compare them with the load noted above.",
+        "",
+        table(["figure", "before", "after (this run)"], rows, "lrr"),
+        "",
+    ]

@@ -112,7 +112,7 @@ class Coursegen:
 
     sim_base_url: str
     workdir: Path
-    flush_s: float | None = None  # None: the shipped eventlog.FLUSH_S
+    linger_ms: float | None = None  # COURSEGEN_EVENT_LINGER_MS; None: the shipped default
     probe_path: Path | None = None  # run under bench.probe, which writes its timings here
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
@@ -135,11 +135,10 @@ class Coursegen:
             "COURSEGEN_LOG_LEVEL": "warning",
             **self.env,
         }
-        if self.flush_s is not None:
-            settings["BENCH_FLUSH_S"] = str(self.flush_s)
-        if self.probe_path is not None or self.flush_s is not None:
-            probe = self.probe_path or self.workdir / "probe.json"
-            command = [sys.executable, "-m", "bench.probe", str(probe), "serve"]
+        if self.linger_ms is not None:
+            settings["COURSEGEN_EVENT_LINGER_MS"] = str(self.linger_ms)
+        if self.probe_path is not None:
+            command = [sys.executable, "-m", "bench.probe", str(self.probe_path), "serve"]
         else:
             command = [sys.executable, "-m", "coursegen.cli", "serve"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from coursegen.chains.local_llama import (
@@ -13,6 +12,7 @@ from coursegen.chains.local_llama import (
     default_gguf_path,
     local_model_available,
 )
+from coursegen.chains.openai_stream import StreamingChatOpenAI
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -61,13 +61,13 @@ def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
     raise ProviderConfigError(NO_PROVIDER_MESSAGE)
 
 
-def _openai(name: str, options: ModelOptions) -> ChatOpenAI:
+def _openai(name: str, options: ModelOptions) -> StreamingChatOpenAI:
     key = options.api_key or os.environ.get("OPENAI_API_KEY")
     if not key and not options.base_url:
         raise ProviderConfigError(
             f"model 'openai:{name}' needs OPENAI_API_KEY.\n{NO_PROVIDER_MESSAGE}"
         )
-    return ChatOpenAI(
+    return StreamingChatOpenAI(
         model=name,
         base_url=options.base_url,
         # Local OpenAI-compatible servers ignore the key, but the client insists on one.
@@ -77,6 +77,11 @@ def _openai(name: str, options: ModelOptions) -> ChatOpenAI:
         max_retries=options.max_retries,
         max_completion_tokens=options.max_tokens,
         stream_usage=True,
+        # Its per-chunk timer runs every chunk in a task of its own (asyncio.wait_for), a
+        # fifth of the client's CPU per token; a stalled stream still ends on the HTTP read
+        # timeout (`timeout`, between any two bytes) and a whole answer on
+        # structured.ANSWER_DEADLINE_S.
+        stream_chunk_timeout=None,
     )
 
 

@@ -1,5 +1,6 @@
 """Run a prompt against a chat model and return validated structured output with usage."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Generic, Literal, TypeVar
@@ -16,6 +17,10 @@ from coursegen.chains.schemas import TokenUsage
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 StructuredMode = Literal["json_schema", "json_mode", "function_calling"]
+
+# The most one streamed answer may take (4,096 tokens at 10 tokens/s is 410 s): it ends a
+# stream that stays alive on keep-alives alone, which the HTTP read timeout never sees.
+ANSWER_DEADLINE_S = 900.0
 
 REPAIR_TEXT = (
     "Your previous answer did not match the required JSON schema:\n{error}\n"
@@ -101,10 +106,11 @@ async def _stream_answer(
     parts: list[str] = []
     last: AIMessageChunk | None = None
     stream: AsyncIterator[AIMessageChunk] = bound.astream(messages, config)
-    async for chunk in stream:
-        parts.append(chunk_text(chunk))
-        if chunk.usage_metadata:
-            last = chunk
+    async with asyncio.timeout(ANSWER_DEADLINE_S):
+        async for chunk in stream:
+            parts.append(chunk_text(chunk))
+            if chunk.usage_metadata:
+                last = chunk
     return "".join(parts), _usage_of(last)
 
 

@@ -19,6 +19,8 @@ class TokenRelay(AsyncCallbackHandler):
     concatenated deltas after the last start always equal the answer that was kept.
     """
 
+    run_inline = True  # a dict handed to the writer: not worth a task per token
+
     def __init__(self, writer: StreamWriter, stage: str, theme: int, topic: int) -> None:
         self.writer = writer
         self.event = {"type": "token", "stage": stage, "theme": theme, "topic": topic}

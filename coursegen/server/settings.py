@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     lease_s: float = Field(
         default=15.0, gt=0, description="Job lease; a dead replica's jobs move after it."
     )
+    event_linger_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description="Wait this long before each event-log write to batch more per transaction "
+        "(0: write as soon as the previous write is done).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from coursegen.chains import structured
 from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, TokenUsage
 from coursegen.chains.stages import build_outline_chain
 from coursegen.chains.structured import StructuredOutputError, parse_answer
@@ -152,3 +153,13 @@ def test_course_usage_add_sums_per_stage_and_in_total():
     merged = usage + CourseUsage().add("polish", b).add("outline", b)
     assert merged.by_stage == {"outline": a + b, "content": b + a, "polish": b}
     assert merged.total == a + b + a + b + b
+
+
+async def test_an_answer_that_stalls_ends_at_the_answer_deadline(model, scripted_llm, monkeypatch):
+    """The HTTP read timeout (120 s here) is not what ends it: the whole-answer deadline is."""
+    monkeypatch.setattr(structured, "ANSWER_DEADLINE_S", 0.5)
+    scripted_llm.script = lambda call: Fault("stall")
+    with pytest.raises(TimeoutError):
+        await build_outline_chain(model).ainvoke(REQUEST)
+    assert len(scripted_llm.calls) == 1
+    assert not scripted_llm.calls[0].completed

@@ -1,4 +1,4 @@
-"""Buffer a running job's events, coalesce tokens, store them in batches, then publish."""
+"""Buffer a running job's events, coalesce tokens, and hand them to the event writer."""
 
 import asyncio
 import contextlib
@@ -8,11 +8,8 @@ from typing import Any
 import orjson
 
 from coursegen.graph.progress import CourseSnapshot
-from coursegen.server import metrics
-from coursegen.server.jobs.broker import LocalBroker
-from coursegen.server.jobs.store import SqlJobStore
-
-FLUSH_S = 0.05  # ≈ what a reader perceives as live; bounds database writes per job
+from coursegen.server.jobs.eventwriter import EventWriter
+from coursegen.server.jobs.store import Batch
 
 
 class JobEventLog:
@@ -20,27 +17,20 @@ class JobEventLog:
 
     Every event is stored (with its id) before it is published, so a live subscriber and
     a later replay see the same events. Consecutive token deltas of one stream are merged
-    until the next flush: one stored event per stream per ~50 ms instead of per token.
+    while they wait for the writer: one stored event per stream per writer round.
     """
 
     def __init__(
-        self,
-        store: SqlJobStore,
-        broker: LocalBroker,
-        job_id: str,
-        worker: str,
-        snapshot: CourseSnapshot,
-        flush_s: float = FLUSH_S,
+        self, writer: EventWriter, job_id: str, worker: str, snapshot: CourseSnapshot
     ) -> None:
-        self.store, self.broker = store, broker
+        self.writer = writer
         self.job_id, self.worker = job_id, worker
         self.snapshot = snapshot
-        self.flush_s = flush_s
+        self._owner: asyncio.Task[Any] | None = None
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._tokens: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._fields: dict[str, Any] = {}
         self._stage = snapshot.progress()["stage"] if snapshot.course.get("themes") else None
-        self._lock = asyncio.Lock()
         self.failure: Exception | None = None
         # Set for a (resumed) generation: a theme's topic list announced again is a replay.
         self.keep_known_topics = False
@@ -57,11 +47,13 @@ class JobEventLog:
                 self._tokens[key]["text"] += data["text"]
             else:
                 self._tokens[key] = dict(data)
+            self.writer.mark(self)
             return
         self._materialise_tokens()
         self._events.append((kind, data))
         if kind != "token" and self.snapshot.apply(kind, data):
             self._course_changed()
+        self.writer.mark(self)
 
     def _known_topics(self, data: dict[str, Any]) -> bool:
         themes = self.snapshot.course.get("themes", [])
@@ -73,6 +65,7 @@ class JobEventLog:
     def set_fields(self, **fields: Any) -> None:
         """Queue job-row updates to be written with the next batch."""
         self._fields.update(fields)
+        self.writer.mark(self)
 
     def _materialise_tokens(self) -> None:
         self._events.extend(("token", event) for event in self._tokens.values())
@@ -86,45 +79,38 @@ class JobEventLog:
         self._events.append(("progress", progress))
         self._fields.update(course=self.snapshot.course, progress=progress, stage=self._stage)
 
-    async def flush(self) -> None:
-        """Store the queued events and field updates in one transaction, then publish them."""
-        async with self._lock:
-            self._materialise_tokens()
-            events, fields = self._events, self._fields
-            self._events, self._fields = [], {}
-            if not events and not fields:
-                return
-            encoded = [(kind, orjson.dumps(data).decode()) for kind, data in events]
-            try:
-                stored = await self.store.append(self.job_id, self.worker, encoded, fields)
-            except Exception:  # nothing was stored (the transaction rolled back): keep the batch
-                self._events = events + self._events
-                self._fields = {**fields, **self._fields}
-                raise
-        if stored:
-            metrics.EVENTS_STORED.inc(len(stored))
-            await self.broker.publish(self.job_id, stored)
+    def take(self) -> Batch:
+        """Hand everything buffered to the writer, JSON-encoded, and start a new buffer."""
+        self._materialise_tokens()
+        events, fields = self._events, self._fields
+        self._events, self._fields = [], {}
+        encoded = [(kind, orjson.dumps(data).decode()) for kind, data in events]
+        return Batch(self.job_id, self.worker, encoded, fields)
 
-    async def _flush_periodically(self, owner: asyncio.Task[Any] | None) -> None:
-        try:
-            while True:
-                await asyncio.sleep(self.flush_s)
-                # Not cancellable half-way: the batch is already out of the buffer, so a
-                # flush cancelled when the block ends would lose it (the next flush waits
-                # for this one on the lock, which keeps the ids in order).
-                await asyncio.shield(self.flush())
-        except Exception as exc:  # lost lease or database down: stop the run that owns us
+    def restore(self, batch: Batch) -> None:
+        """Put back a batch that was not stored, ahead of what came since."""
+        self._materialise_tokens()
+        self._events[:0] = [(kind, orjson.loads(data)) for kind, data in batch.events]
+        self._fields = {**batch.fields, **self._fields}
+
+    def fail(self, exc: Exception, waiters: list[asyncio.Future[None]]) -> None:
+        """The writer could not store this log (lost lease, database down)."""
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
+        if not waiters and self._owner is not None:  # nobody awaits the write: stop the run
             self.failure = exc
-            if owner is not None:
-                owner.cancel()
+            self._owner.cancel()
+
+    async def flush(self) -> None:
+        """Return once everything emitted so far is stored and published."""
+        await self.writer.flush(self)
 
     @contextlib.asynccontextmanager
     async def flushing(self) -> AsyncIterator["JobEventLog"]:
-        """Flush every `flush_s` while the block runs; a failed flush cancels the block."""
-        flusher = asyncio.create_task(self._flush_periodically(asyncio.current_task()))
+        """Within the block, a failure to store the log in the background cancels the block."""
+        self._owner = asyncio.current_task()
         try:
             yield self
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            self._owner = None

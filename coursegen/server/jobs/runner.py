@@ -16,10 +16,9 @@ from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server import metrics
-from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
+from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
-from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.logs import current_job
 
 log = logging.getLogger(__name__)
@@ -72,13 +71,12 @@ class JobRunner:
         self,
         graph: CompiledStateGraph,
         regenerate_graph: CompiledStateGraph,
-        store: SqlJobStore,
-        broker: LocalBroker,
+        writer: EventWriter,
         worker: str,
         token_budget: int | None = None,
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
-        self.store, self.broker, self.worker = store, broker, worker
+        self.writer, self.worker = writer, worker
         self.token_budget = token_budget
         self.stop_reasons: dict[str, str] = {}
 
@@ -86,8 +84,7 @@ class JobRunner:
         """Run (or resume) a job until it completes, fails, is cancelled or awaits review."""
         current_job.set(job.id)
         events = JobEventLog(
-            self.store,
-            self.broker,
+            self.writer,
             job.id,
             self.worker,
             CourseSnapshot(job.course or initial_course(job)),

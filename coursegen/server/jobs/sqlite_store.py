@@ -1,6 +1,7 @@
 """Store jobs in the embedded SQLite file (one process owns it)."""
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,9 +21,9 @@ class _SqliteTx:
         return cursor.rowcount
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = await self.conn.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        # One trip to aiosqlite's thread instead of two (execute, then fetchall).
+        rows = await self.conn.execute_fetchall(sql, params)
+        return [dict(row) for row in rows]
 
     async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self.conn.executemany(sql, rows)
@@ -40,6 +41,7 @@ class SqliteJobStore(SqlJobStore):
     async def setup(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA busy_timeout=10000")
         await self._conn.execute("PRAGMA synchronous=NORMAL")

@@ -4,6 +4,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -52,6 +53,16 @@ RUNNABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 class LeaseLost(RuntimeError):
     """This worker no longer owns the job; another replica has taken it over."""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events (type, JSON text) and job-row updates of one job, to be stored together."""
+
+    job_id: str
+    worker: str
+    events: Sequence[tuple[str, str]]
+    fields: dict[str, Any]
 
 
 class Tx(Protocol):
@@ -183,28 +194,56 @@ class SqlJobStore(ABC):
         self, job_id: str, worker: str, events: Sequence[tuple[str, str]], fields: dict[str, Any]
     ) -> list[Event]:
         """Store events with the next ids and update the job, atomically, if `worker` holds it."""
+        [result] = await self.append_many([Batch(job_id, worker, events, fields)])
+        if isinstance(result, LeaseLost):
+            raise result
+        return result
+
+    async def append_many(self, batches: Sequence["Batch"]) -> list[list[Event] | LeaseLost]:
+        """Store several jobs' batches in one transaction (a group commit).
+
+        A job whose lease `worker` no longer holds gets LeaseLost and stores nothing; the
+        others are stored. Rows are locked in id order, so two writers cannot deadlock.
+        """
+        if not batches:
+            return []
+        ids = sorted({b.job_id for b in batches})
         async with self.transaction() as tx:
             rows = await tx.fetch(
-                "SELECT last_event_id, lease_owner FROM coursegen_jobs WHERE id = ?"
-                + self.for_update(),
-                (job_id,),
+                "SELECT id, last_event_id, lease_owner FROM coursegen_jobs "
+                f"WHERE id IN ({', '.join('?' for _ in ids)}) ORDER BY id" + self.for_update(),
+                ids,
             )
-            if not rows or rows[0]["lease_owner"] != worker:
-                raise LeaseLost(f"job {job_id} is no longer held by {worker}")
-            first = rows[0]["last_event_id"] + 1
-            stored = [Event(id=first + i, type=t, data=d) for i, (t, d) in enumerate(events)]
-            if stored:
+            held = {r["id"]: r for r in rows}
+            results: list[list[Event] | LeaseLost] = []
+            inserts: list[tuple[str, int, str, str]] = []
+            updates: dict[tuple[str, ...], list[list[Any]]] = {}
+            now = time.time()
+            for batch in batches:
+                row = held.get(batch.job_id)
+                if row is None or row["lease_owner"] != batch.worker:
+                    results.append(LeaseLost(f"job {batch.job_id} is not held by {batch.worker}"))
+                    continue
+                first = row["last_event_id"] + 1
+                stored = [
+                    Event(id=first + i, type=t, data=d) for i, (t, d) in enumerate(batch.events)
+                ]
+                row["last_event_id"] += len(stored)
+                inserts += [(batch.job_id, e.id, e.type, e.data) for e in stored]
+                fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
+                values = [_encode(k, v) for k, v in fields.items()]
+                updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
+                results.append(stored)
+            if inserts:
                 await tx.run_many(
                     "INSERT INTO coursegen_events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
-                    [(job_id, e.id, e.type, e.data) for e in stored],
+                    inserts,
                 )
-            fields = {**fields, "last_event_id": first - 1 + len(stored), "updated_at": time.time()}
-            sets = ", ".join(f"{k} = ?" for k in fields)
-            await tx.run(
-                f"UPDATE coursegen_jobs SET {sets} WHERE id = ?",
-                [*(_encode(k, v) for k, v in fields.items()), job_id],
-            )
-        return stored
+            # Token-only batches share their column list: one statement updates them all.
+            for names, params in updates.items():
+                sets = ", ".join(f"{k} = ?" for k in names)
+                await tx.run_many(f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params)
+        return results
 
     async def events_after(self, job_id: str, after: int, limit: int = 1000) -> list[Event]:
         async with self.transaction() as tx:

@@ -14,6 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 from coursegen.graph.graph import make_regenerate_builder
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
+from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.manager import JobManager
 from coursegen.server.jobs.runner import JobRunner
 from coursegen.server.jobs.service import JobService
@@ -74,7 +75,9 @@ async def open_jobs(
     regenerate = make_regenerate_builder(model, settings.structured_output).compile(
         checkpointer=checkpointer
     )
-    runner = JobRunner(graph, regenerate, store, broker, worker, settings.job_token_budget)
+    writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
+    writer.start()
+    runner = JobRunner(graph, regenerate, writer, worker, settings.job_token_budget)
     manager = JobManager(
         store,
         broker,
@@ -98,5 +101,6 @@ async def open_jobs(
         yield service
     finally:
         await manager.drain()
+        await writer.close()
         await broker.close()
         await store.close()
