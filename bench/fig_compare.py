@@ -150,6 +150,20 @@ async def run(ctx: Ctx) -> Figure:
             f"{SYSTEMS[system]}, {n} course(s): {cell['cpu']:.0f} µs CPU/token, "
             f"p50 {cell['p50']:.1f} ms, p99 {cell['p99']:.1f} ms"
         )
+    parts = []
+    for n in levels:
+        row = [cells[(s, n)] for s in systems if (s, n) in cells]
+        if len(row) == len(systems):
+            parts.append(
+                f"{n} course(s) "
+                + " / ".join(f"{c['cpu']:.0f}" for c in row)
+                + " µs per token, p50 "
+                + " / ".join(f"{c['p50']:.1f}" for c in row)
+                + " ms"
+            )
+    figure.summary = "jobs API / LangServe / `langgraph dev`, same graph and model: " + "; ".join(
+        parts
+    )
     figure.data = {
         "systems": [SYSTEMS[s] for s in systems],
         "keys": systems,

@@ -197,6 +197,12 @@ async def run(ctx: Ctx) -> Figure:
             f"{row[0]} concurrent courses: {row[5]:.0f} µs server CPU per token, "
             f"{row[12]:.0f} KiB RSS per active job (CPU/wall {row[4]:.2f})"
         )
+    figure.summary = "server CPU per streamed token " + ", ".join(
+        f"{row[5]:.0f} µs at {row[0]} courses" for row in rows
+    )
+    if rows:
+        per_job = [row[12] for row in rows]
+        figure.summary += f"; {min(per_job):.0f}–{max(per_job):.0f} KiB RSS per active job"
     figure.data = {"points": points, "split": split}
     if ctx.plots_dir is not None and rows:
         from bench import plotting

@@ -191,6 +191,10 @@ async def run(ctx: Ctx) -> Figure:
         + ", ".join(f"{r[0]} run {r[1]}: {r[6]:.3f}" for r in rows)
         + f" (goal ≤ {GOAL:.2f})"
     )
+    figure.summary = (
+        f"course wall time ÷ its critical path: {worst:.2f} in the worst run "
+        f"({', '.join(sorted({str(r[0]) for r in rows}))}; goal ≤ {GOAL:.2f})"
+    )
     figure.data = {"rows": rows, "gantt": gantt}
     if ctx.plots_dir is not None and rows:
         from bench import plotting

@@ -138,11 +138,13 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
     figure.tables.append(
         "Where the time goes, from the probe (same runs). A round is one group commit of the "
         "events every job buffered, then their publication; it waits for the job store's single "
-        "SQLite connection (an `asyncio.Lock` around `BEGIN IMMEDIATE … COMMIT`, each "
-        "statement a round trip to aiosqlite's thread). Checkpoint writes are LangGraph's "
+        "SQLite connection (on a thread of its own, behind an `asyncio.Lock`; a round is one "
+        "call to that thread, `BEGIN IMMEDIATE … COMMIT` inside). Checkpoint writes are "
+        "LangGraph's "
         "`aput_writes` (one per task: every LLM call, every topic, every node) on the other "
         "connection to the same file, serialised by the saver's own lock. `loop lag` is how long "
-        "a finished aiosqlite operation waits for the busy event loop to resume its caller.\n\n"
+        "a finished aiosqlite operation of the checkpointer waits for the busy event loop to "
+        "resume its caller.\n\n"
         + table(
             [
                 "event log",
@@ -190,6 +192,11 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
         figure.headline.append(
             f"Latency, {row[0]}, {row[1]} course(s): p50 {row[6]:.0f} ms, p99 {row[8]:.0f} ms"
         )
+    shipped_rows = [row for row in rows if "shipped" in row[0]]
+    figure.summary = "model token → SSE client, p50 / p99: " + ", ".join(
+        f"{row[1]} course{'s' if row[1] > 1 else ''} {row[6]:,.1f} / {row[8]:,.1f} ms"
+        for row in shipped_rows
+    )
     figure.data["series"] = series
     if ctx.plots_dir is not None and rows:
         from bench import plotting

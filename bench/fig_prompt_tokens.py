@@ -135,6 +135,11 @@ async def run(ctx: Ctx) -> Figure:
                 not grew,
             )
         )
+        figure.summary = (
+            f"prompt tokens per topic {first['topic_mean']:.0f} ({first['size']}) → "
+            f"{last['topic_mean']:.0f} ({last['size']}); the largest single answer stays "
+            f"{first['max_completion']} → {last['max_completion']} tokens"
+        )
         figure.headline.append(
             f"Prompt tokens per topic: {first['topic_mean']:.0f} ({first['size']}) → "
             f"{last['topic_mean']:.0f} ({last['size']}); largest single answer "

@@ -56,6 +56,7 @@ class Figure:
     notes: list[str] = field(default_factory=list)
     goals: list[tuple[str, str, str, bool | None]] = field(default_factory=list)
     headline: list[str] = field(default_factory=list)
+    summary: str = ""  # the figure's one line in the README
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 

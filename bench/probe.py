@@ -75,6 +75,16 @@ def install() -> None:
         TIMES["store.transaction_total"].append(time.perf_counter() - asked)
 
     sqlite_store.SqliteJobStore.transaction = transaction  # type: ignore[method-assign]
+    append_many = sqlite_store.SqliteJobStore.append_many
+
+    async def timed_append_many(self: Any, batches: Any) -> Any:  # a writer round's transaction
+        asked = time.perf_counter()
+        try:
+            return await append_many(self, batches)
+        finally:
+            TIMES["store.transaction_total"].append(time.perf_counter() - asked)
+
+    sqlite_store.SqliteJobStore.append_many = timed_append_many  # type: ignore[method-assign]
 
     import aiosqlite
 

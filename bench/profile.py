@@ -86,7 +86,9 @@ def parse(raw: str) -> list[tuple[list[tuple[str, str, str]], int]]:
 def thread_kind(frames: list[tuple[str, str, str]]) -> str:
     paths = " ".join(path for _, path, _ in frames)
     if "aiosqlite/core.py" in paths:
-        return "aiosqlite worker threads (SQLite calls)"
+        return "aiosqlite worker threads (checkpointer's SQLite calls)"
+    if "coursegen/server/jobs/sqlite_store.py" in paths:
+        return "job store's SQLite thread"
     if "concurrent/futures/thread.py" in paths:
         return "thread-pool executor threads"
     if "threading.py" in paths:

@@ -358,3 +358,27 @@ def _before_after(figures: list[Figure]) -> list[str]:
         table(["figure", "before", "after (this run)"], rows, "lrr"),
         "",
     ]
+
+
+README_START = "<!-- bench:start (written by make bench) -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_lines(figures: list[Figure]) -> list[str]:
+    """One line per figure, for the README."""
+    return [f"- **{f.title}**: {f.summary}." for f in figures if f.summary]
+
+
+def update_readme(readme: Path, figures: list[Figure]) -> None:
+    """Replace the README's benchmark lines (between the markers) with this run's."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    lines = readme_lines(figures)
+    old = rest.split(README_END, 1)[0].strip().splitlines()
+    if len(lines) < len([line for line in old if line.startswith("- ")]):
+        return  # a run of some figures only: keep the full set of lines
+    body = "\n".join(lines)
+    readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}")

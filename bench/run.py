@@ -29,7 +29,7 @@ from bench import (
     profile,
 )
 from bench.harness import BASE_LLM, Ctx, Figure
-from bench.report import write_report
+from bench.report import update_readme, write_report
 from bench.servers import ROOT, cpu_seconds
 from bench.simulated_llm import SimConfig, SimProcess
 
@@ -126,6 +126,9 @@ async def run_all(args: argparse.Namespace) -> list[Figure]:
         load=load,
     )
     log(f"wrote {args.out} in {total:.0f}s")
+    if args.out.resolve() == (ROOT / "docs" / "benchmarks.md").resolve() and not args.quick:
+        update_readme(ROOT / "README.md", figures)
+        log("updated the README's benchmark lines")
     return figures
 
 

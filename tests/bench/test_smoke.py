@@ -83,3 +83,18 @@ def test_a_tiny_run_writes_its_table(tmp_path: Path):
     row = next(line for line in report.splitlines() if line.startswith("| 1×2 | 1 |"))
     assert row.count("|") == header.count("|")  # every column has a value
     assert "failed in this run" not in report
+
+
+def test_the_readme_lines_are_replaced_between_the_markers(tmp_path: Path) -> None:
+    from bench.harness import Figure
+    from bench.report import README_END, README_START, update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\n- old line\n{README_END}\noutro\n")
+    figures = [Figure("a", "1. A", "", summary="x 1.01"), Figure("b", "2. B", "", summary="y")]
+    update_readme(readme, figures)
+    assert readme.read_text() == (
+        f"intro\n{README_START}\n- **1. A**: x 1.01.\n- **2. B**: y.\n{README_END}\noutro\n"
+    )
+    update_readme(readme, figures[:1])  # a partial run keeps the full set
+    assert "- **2. B**: y." in readme.read_text()

@@ -65,6 +65,56 @@ class Batch:
     fields: dict[str, Any]
 
 
+class AppendPlan:
+    """What a group commit writes, worked out from the jobs' current rows (no I/O here)."""
+
+    def __init__(self, batches: Sequence[Batch], rows: Sequence[dict[str, Any]]) -> None:
+        held = {r["id"]: dict(r) for r in rows}
+        self.results: list[list[Event] | LeaseLost] = []
+        self.inserts: list[tuple[str, int, str, str]] = []
+        self.updates: dict[tuple[str, ...], list[list[Any]]] = {}
+        now = time.time()
+        for batch in batches:
+            row = held.get(batch.job_id)
+            if row is None or row["lease_owner"] != batch.worker:
+                self.results.append(LeaseLost(f"job {batch.job_id} is not held by {batch.worker}"))
+                continue
+            first = row["last_event_id"] + 1
+            stored = [Event(id=first + i, type=t, data=d) for i, (t, d) in enumerate(batch.events)]
+            row["last_event_id"] += len(stored)
+            self.inserts += [(batch.job_id, e.id, e.type, e.data) for e in stored]
+            fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
+            values = [_encode(k, v) for k, v in fields.items()]
+            self.updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
+            self.results.append(stored)
+
+    @staticmethod
+    def lookup(batches: Sequence[Batch], for_update: str) -> tuple[str, list[str]]:
+        """The query (and its parameters) that reads the rows a plan starts from."""
+        ids = sorted({b.job_id for b in batches})
+        sql = (
+            "SELECT id, last_event_id, lease_owner FROM coursegen_jobs "
+            f"WHERE id IN ({', '.join('?' for _ in ids)}) ORDER BY id" + for_update
+        )
+        return sql, ids
+
+    def statements(self) -> list[tuple[str, list[Any]]]:
+        """The writes, each a statement run once per row of parameters."""
+        out: list[tuple[str, list[Any]]] = []
+        if self.inserts:
+            out.append(
+                (
+                    "INSERT INTO coursegen_events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
+                    list(self.inserts),
+                )
+            )
+        # Token-only batches share their column list: one statement updates them all.
+        for names, params in self.updates.items():
+            sets = ", ".join(f"{k} = ?" for k in names)
+            out.append((f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params))
+        return out
+
+
 class Tx(Protocol):
     """What a transaction offers: run a statement, fetch rows."""
 
@@ -207,43 +257,12 @@ class SqlJobStore(ABC):
         """
         if not batches:
             return []
-        ids = sorted({b.job_id for b in batches})
+        lookup = AppendPlan.lookup(batches, self.for_update())
         async with self.transaction() as tx:
-            rows = await tx.fetch(
-                "SELECT id, last_event_id, lease_owner FROM coursegen_jobs "
-                f"WHERE id IN ({', '.join('?' for _ in ids)}) ORDER BY id" + self.for_update(),
-                ids,
-            )
-            held = {r["id"]: r for r in rows}
-            results: list[list[Event] | LeaseLost] = []
-            inserts: list[tuple[str, int, str, str]] = []
-            updates: dict[tuple[str, ...], list[list[Any]]] = {}
-            now = time.time()
-            for batch in batches:
-                row = held.get(batch.job_id)
-                if row is None or row["lease_owner"] != batch.worker:
-                    results.append(LeaseLost(f"job {batch.job_id} is not held by {batch.worker}"))
-                    continue
-                first = row["last_event_id"] + 1
-                stored = [
-                    Event(id=first + i, type=t, data=d) for i, (t, d) in enumerate(batch.events)
-                ]
-                row["last_event_id"] += len(stored)
-                inserts += [(batch.job_id, e.id, e.type, e.data) for e in stored]
-                fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
-                values = [_encode(k, v) for k, v in fields.items()]
-                updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
-                results.append(stored)
-            if inserts:
-                await tx.run_many(
-                    "INSERT INTO coursegen_events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
-                    inserts,
-                )
-            # Token-only batches share their column list: one statement updates them all.
-            for names, params in updates.items():
-                sets = ", ".join(f"{k} = ?" for k in names)
-                await tx.run_many(f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params)
-        return results
+            plan = AppendPlan(batches, await tx.fetch(*lookup))
+            for sql, rows in plan.statements():
+                await tx.run_many(sql, rows)
+        return plan.results
 
     async def events_after(self, job_id: str, after: int, limit: int = 1000) -> list[Event]:
         async with self.transaction() as tx:
