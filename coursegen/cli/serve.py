@@ -33,7 +33,10 @@ def serve(
         application,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        # The levels are all in our log config. uvicorn's `log_level` would set them again
+        # after it, uvicorn.access (every URL, query string included) to info among them.
         log_config=configure_logging(settings.log_level),
+        log_level=None,
+        access_log=False,
     )

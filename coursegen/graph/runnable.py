@@ -7,13 +7,20 @@ from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import patch_config
+from langchain_core.runnables.config import get_config_list, patch_config
 from langgraph.graph.state import CompiledStateGraph
 
 from coursegen.chains.schemas import Course, CourseRequest
 from coursegen.graph.progress import ProgressTracker
 
 GraphProvider = Callable[[], CompiledStateGraph]
+BUDGET_EXCEEDED = "budget_exceeded"
+
+
+class BudgetExceeded(RuntimeError):
+    """A course run spent more tokens than its budget allows."""
+
+    code = BUDGET_EXCEEDED
 
 
 def ensure_thread(config: RunnableConfig | None) -> RunnableConfig:
@@ -32,12 +39,18 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
     a client sees nothing until a whole theme is done. This runnable streams the graph's
     custom events instead, and ends with `{"type": "course", "course": ...}`. The graph runs
     in its own task, so a consumer that goes away stops it (and its LLM calls).
+
+    With a `token_budget`, a run whose reported usage goes over it is stopped (its calls in
+    flight are aborted) and its stream ends with `{"type": "error", "code":
+    "budget_exceeded", "message", "retryable": false}` instead of the course: what was
+    written has been streamed already. `ainvoke` raises `BudgetExceeded`.
     """
 
     name = "coursegen"
 
-    def __init__(self, graph: GraphProvider) -> None:
+    def __init__(self, graph: GraphProvider, token_budget: int | None = None) -> None:
         self._graph = graph
+        self.token_budget = token_budget
 
     @property
     def InputType(self) -> type[CourseRequest]:
@@ -75,10 +88,20 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
 
         runner = asyncio.create_task(pump())
         tracker = ProgressTracker()
+        spent = 0
         try:
             while (item := await queue.get()) is not None:
                 mode, payload = item
                 if mode == "custom":
+                    if payload.get("type") == "usage" and self.token_budget is not None:
+                        spent += int(payload["usage"].get("total_tokens", 0))
+                        if spent > self.token_budget:
+                            # Cancelling the task that iterates the graph aborts its calls.
+                            runner.cancel()
+                            yield payload
+                            await asyncio.wait([runner])
+                            yield self._over_budget(spent)
+                            return
                     yield payload
                     if (progress := tracker.update(payload)) is not None:
                         yield progress
@@ -87,6 +110,10 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
             await runner  # re-raise a failure of the graph
         finally:
             runner.cancel()
+
+    def _over_budget(self, spent: int) -> dict[str, Any]:
+        message = f"{spent} tokens spent; a course run's budget is {self.token_budget}"
+        return {"type": "error", "code": BUDGET_EXCEEDED, "message": message, "retryable": False}
 
     def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -103,9 +130,42 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
         async for event in self.astream(input, config, **kwargs):
             if event.get("type") == "course":
                 course = Course.model_validate(event["course"])
+            elif event.get("type") == "error" and event.get("code") == BUDGET_EXCEEDED:
+                raise BudgetExceeded(event["message"])
         if course is None:
             raise RuntimeError("the course graph ended without a course (interrupted for review?)")
         return course
+
+    async def abatch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any | None,
+    ) -> list[Any]:
+        """Run the courses concurrently; when one fails, cancel the others.
+
+        (`Runnable.abatch` gathers them, which leaves the others running, and paying for
+        their calls, after the batch has already failed.)
+        """
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
+        if return_exceptions or configs[0].get("max_concurrency") is not None:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        runs = [
+            asyncio.ensure_future(self.ainvoke(value, run_config, **kwargs))
+            for value, run_config in zip(inputs, configs, strict=True)
+        ]
+        try:
+            return list(await asyncio.gather(*runs))
+        finally:
+            for run in runs:
+                run.cancel()
+            await asyncio.wait(runs)
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Course:
         return asyncio.run(self.ainvoke(input, config, **kwargs))

@@ -1,5 +1,8 @@
 """Wrap each LLM call in a LangGraph task: retried, time-limited and checkpointed on its own."""
 
+import asyncio
+import email.utils
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -24,9 +27,35 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# A provider that asks for a longer pause than this is not retried: the call fails (its topic
+# reports a retryable error and can be regenerated later) instead of holding a worker.
+MAX_RETRY_AFTER_S = 60.0
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The pause (seconds) a provider's error answer asks for: `retry-after-ms` or `Retry-After`
+    (seconds or an HTTP date); None when it names none."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) * scale
+        except ValueError:
+            continue
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after", ""))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
 def is_transient(exc: Exception) -> bool:
     """Retry provider hiccups; never a validation failure (it was already re-asked once)."""
     if isinstance(exc, openai.APIStatusError):
+        if (wait := retry_after(exc)) is not None and wait > MAX_RETRY_AFTER_S:
+            return False
         return exc.status_code == 429 or exc.status_code >= 500
     return isinstance(exc, TRANSIENT_ERRORS)
 
@@ -58,6 +87,12 @@ async def llm_call(
         result = await runnable.ainvoke(inputs)
     except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
         _report_usage(stage, exc.usage, started)
+        raise
+    except openai.APIStatusError as exc:
+        # LangGraph's RetryPolicy knows no per-error pause: wait out the provider's
+        # Retry-After here, so the policy's own backoff comes on top of it.
+        if is_transient(exc) and (wait := retry_after(exc)):
+            await asyncio.sleep(wait)
         raise
     _report_usage(stage, result.usage, started)
     return {"output": result.output, "usage": result.usage}

@@ -15,6 +15,7 @@ from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.wiring import open_jobs
+from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.routes import courses, health, web
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
             app.state.graph = holder.graph
             async with open_jobs(settings, holder.graph, saver, model) as jobs:
                 app.state.jobs = jobs
+                app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
                 yield
         holder.graph = None
 
@@ -88,5 +90,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.include_router(courses.router)
     app.include_router(web.router)
     app.mount("/metrics", metrics_app)
-    mount_langserve(app, CourseRunnable(holder), build_course_chains(model, mode))
+    # A LangServe course run gets a job's token budget (and takes a job slot: see langserve.py).
+    course = CourseRunnable(holder, token_budget=settings.job_token_budget)
+    mount_langserve(app, course, build_course_chains(model, mode))
     return app

@@ -9,10 +9,16 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.limits import RunSlots
 
 
 def get_service(request: Request) -> JobService:
     return request.app.state.jobs
+
+
+def get_runs(request: Request) -> RunSlots:
+    """The LangServe runs in flight, which count against the jobs-at-once limit."""
+    return request.app.state.runs
 
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `coursegen keys create`.")

@@ -2,12 +2,14 @@
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException
 
 WINDOW_S = 60.0
+BUSY_RETRY_AFTER_S = 30.0  # what a caller over its jobs-at-once limit is told to wait
 
 
 def too_many(detail: str, retry_after_s: float) -> HTTPException:
@@ -54,3 +56,56 @@ class RedisRateLimiter(RateLimiter):
         if count > self.per_minute:
             wait = (window + 1) * WINDOW_S - time.time()
             raise too_many(f"more than {self.per_minute} write requests a minute", wait)
+
+
+class RunSlots:
+    """LangServe runs in flight per owner on this replica; each one counts as a job.
+
+    An owner may have `max_per_owner` queued or running jobs (`count_jobs`, shared by all
+    replicas through the store) plus LangServe runs (counted here) at once. A batch takes a
+    slot per input.
+    """
+
+    def __init__(self, max_per_owner: int, count_jobs: Callable[[str], Awaitable[int]]) -> None:
+        self.max_per_owner = max_per_owner
+        self._count_jobs = count_jobs
+        self._runs: Counter[str] = Counter()
+
+    def active(self, owner: str) -> int:
+        """The owner's LangServe runs in flight on this replica."""
+        return self._runs[owner]
+
+    async def acquire(self, owner: str, runs: int = 1) -> None:
+        """Take `runs` slots, or raise 429 (with Retry-After) when they are not free."""
+        # Counted before the store is asked, so concurrent requests see each other.
+        self._runs[owner] += runs
+        try:
+            busy = await self._count_jobs(owner) + self._runs[owner] - runs
+        except BaseException:
+            self.release(owner, runs)
+            raise
+        if busy + runs > self.max_per_owner:
+            self.release(owner, runs)
+            what = f"{runs} runs" if runs > 1 else "a run"
+            raise too_many(
+                f"{what} would exceed the limit of {self.max_per_owner} jobs and LangServe "
+                f"runs at once ({busy} already queued or running)",
+                BUSY_RETRY_AFTER_S,
+            )
+
+    def release(self, owner: str, runs: int = 1) -> None:
+        self._runs[owner] -= runs
+        if self._runs[owner] <= 0:
+            del self._runs[owner]
+
+    async def admit_job(self, owner: str) -> None:
+        """Raise 429 when the owner's jobs and LangServe runs leave no room for a new job."""
+        if not self._runs[owner]:
+            return  # the jobs service counts the jobs themselves
+        busy = await self._count_jobs(owner) + self._runs[owner]
+        if busy >= self.max_per_owner:
+            raise too_many(
+                f"{busy} jobs and LangServe runs are already queued or running "
+                f"(the limit is {self.max_per_owner})",
+                BUSY_RETRY_AFTER_S,
+            )

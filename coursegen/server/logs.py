@@ -43,7 +43,8 @@ def configure_logging(level: str = "info") -> dict[str, Any]:
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             "uvicorn": {"level": level.upper()},
-            "uvicorn.access": {"level": "WARNING"},
+            "uvicorn.access": {"level": "WARNING"},  # request lines (URLs) are not logged
             "httpx": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},  # the openai client's HTTP library
         },
     }

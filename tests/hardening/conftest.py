@@ -1,6 +1,5 @@
 """Fixtures for the hardening tests: the real app under uvicorn, wired to the scripted LLM."""
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,9 +8,7 @@ import pytest
 from langgraph.types import RetryPolicy
 
 from coursegen.graph import tasks
-from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.app import create_app
-from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.settings import Settings
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
@@ -51,24 +48,3 @@ def live_app(settings: Settings) -> Iterator[LiveApp]:
 async def client(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as http:
         yield http
-
-
-def make_key(settings: Settings, owner: str) -> str:
-    """Create an API key in the app's database before the app starts; return its secret.
-
-    Call it from a thread without a running event loop: the app's store binds its lock to
-    the loop it first runs on, so the key is made through a store of its own.
-    """
-
-    async def create() -> str:
-        store = SqliteJobStore(settings.sqlite_path)
-        await store.setup()
-        try:
-            keys = ApiKeyStore(store)
-            await keys.setup()
-            _, secret = await keys.create(owner, "hardening tests")
-            return secret
-        finally:
-            await store.close()
-
-    return asyncio.run(create())

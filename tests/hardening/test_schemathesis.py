@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.hardening.conftest import make_key
+from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 
@@ -273,7 +273,7 @@ def test_negative_cases_are_rejected_without_server_errors(api: Api) -> None:
 
 
 def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
-    """The statuses fuzzing does not reach (413, 429; 401 on run routes) are declared too."""
+    """The statuses fuzzing does not reach (402, 413, 429; 401 on run routes) are declared too."""
     paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
     expected = {
         ("post", "/courses"): {"202", "400", "401", "413", "422", "429"},
@@ -291,7 +291,9 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
         ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
         ("delete", "/courses/{job_id}"): {"204", "401", "404", "422", "429"},
         ("get", "/course/input_schema"): {"200", "401"},
-        ("post", "/course/invoke"): {"200", "401", "413", "422", "429"},
+        ("post", "/course/invoke"): {"200", "401", "402", "413", "422", "429"},
+        ("post", "/course/batch"): {"200", "401", "402", "413", "422", "429"},
+        ("post", "/course/stream"): {"200", "401", "413", "422", "429"},
         ("post", "/chains/outline/stream"): {"200", "401", "413", "422", "429"},
     }
     for (method, path), codes in expected.items():

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.hardening.conftest import make_key
 from tests.server.conftest import create, wait_status
+from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 
 PROVIDER_KEY = "sk-provider-" + "S3CRET" * 6

@@ -1,5 +1,13 @@
-"""Test API keys: every route refuses strangers and hides other owners' courses."""
+"""Test API keys: every route refuses strangers and hides other owners' courses.
 
+Keys are made before the app starts (`make_key`) or on the app's own event loop
+(`LiveApp.call`): the app runs in another thread, and its store's lock would hang a test
+that awaited it from the test's loop.
+"""
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -9,6 +17,7 @@ from asgi_lifespan import LifespanManager
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import wait_status
+from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 
 BODY = {"course_name": "Security basics", "options": {"themes": 1, "topics_per_theme": 1}}
@@ -24,26 +33,35 @@ JOB_ROUTES = [
 OPEN_ROUTES = [
     ("POST", "/courses", BODY),
     ("GET", "/courses", None),
+    ("POST", "/courses/estimate", BODY),
     ("POST", "/course/invoke", {"input": BODY}),
+    ("POST", "/course/batch", {"inputs": [BODY]}),
     ("POST", "/course/stream", {"input": BODY}),
+    ("POST", "/course/stream_events", {"input": BODY}),
+    ("GET", "/course/input_schema", None),
     ("POST", "/chains/outline/invoke", {"input": BODY}),
 ]
 
 
-async def _keys(live: LiveApp) -> tuple[str, str]:
-    keys = live.app.state.jobs.keys
-    _, alice = await keys.create("alice", "test")
-    _, bob = await keys.create("bob", "test")
-    return alice, bob
+@pytest.fixture
+def keys(settings: Settings) -> tuple[str, str]:
+    """Alice's and Bob's keys, made before the app starts."""
+    return make_key(settings, "alice"), make_key(settings, "bob")
+
+
+@pytest.fixture
+def keyed_app(keys: tuple[str, str], settings: Settings) -> Iterator[LiveApp]:
+    with LiveApp(create_app(settings)) as live:
+        yield live
 
 
 def _auth(key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-async def test_auth_matrix(live_app: LiveApp) -> None:
-    alice, bob = await _keys(live_app)
-    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as client:
+async def test_auth_matrix(keyed_app: LiveApp, keys: tuple[str, str]) -> None:
+    alice, bob = keys
+    async with httpx.AsyncClient(base_url=keyed_app.url, timeout=30) as client:
         created = await client.post("/courses", json=BODY, headers=_auth(alice))
         assert created.status_code == 202
         job = created.json()["id"]
@@ -94,18 +112,18 @@ async def wait_status_with(client: httpx.AsyncClient, job: str, key: str) -> Non
 
 async def test_revoked_key_is_refused(live_app: LiveApp) -> None:
     keys = live_app.app.state.jobs.keys
-    record, secret = await keys.create("carol")
+    record, secret = await live_app.call(lambda: keys.create("carol"))
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         assert (await client.get("/courses", headers=_auth(secret))).status_code == 200
-        assert await keys.revoke(record.id)
+        assert await live_app.call(lambda: keys.revoke(record.id))
         assert (await client.get("/courses", headers=_auth(secret))).status_code == 401
 
 
-async def test_keys_are_stored_hashed(live_app: LiveApp) -> None:
-    _, secret = await live_app.app.state.jobs.keys.create("dave")
-    async with live_app.app.state.jobs.store.transaction() as tx:
-        rows = await tx.fetch("SELECT * FROM coursegen_api_keys")
-    assert rows and all(secret not in str(value) for row in rows for value in row.values())
+async def test_keys_are_stored_hashed(settings: Settings) -> None:
+    secret = await asyncio.to_thread(make_key, settings, "dave")
+    with sqlite3.connect(settings.sqlite_path) as db:
+        rows = db.execute("SELECT * FROM coursegen_api_keys").fetchall()
+    assert rows and all(secret not in str(value) for row in rows for value in row)
 
 
 async def test_network_bind_without_keys_is_refused(tmp_path: Path, settings: Settings) -> None:

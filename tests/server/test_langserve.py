@@ -48,7 +48,9 @@ async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
         )
         assert response.status_code == 200, response.text
     graph = live_app.app.state.graph
-    state = await graph.aget_state({"configurable": {"thread_id": "local:thread-42"}})
+    # On the app's loop: the checkpointer's lock and connection belong to it.
+    config = {"configurable": {"thread_id": "local:thread-42"}}
+    state = await live_app.call(lambda: graph.aget_state(config))
     assert state.values["course"].course_name == "Основы Python"
 
 

@@ -15,6 +15,7 @@ from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
+from coursegen.graph.runnable import BudgetExceeded
 from coursegen.server import metrics
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -30,10 +31,6 @@ class StopReason:
     CANCEL = "cancel"
     SHUTDOWN = "shutdown"
     LEASE_LOST = "lease_lost"
-
-
-class BudgetExceeded(RuntimeError):
-    """The job spent more tokens than its budget allows."""
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:

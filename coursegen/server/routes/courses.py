@@ -20,6 +20,7 @@ from coursegen.server.deps import (
     ServiceDep,
     StoreDep,
     WriterDep,
+    get_runs,
     get_writer,
 )
 from coursegen.server.jobs.models import (
@@ -33,7 +34,7 @@ from coursegen.server.jobs.models import (
 )
 from coursegen.server.jobs.service import JobConflict, TooManyJobs
 from coursegen.server.jobs.subscribe import follow
-from coursegen.server.limits import too_many
+from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
@@ -46,12 +47,14 @@ class ErrorBody(BaseModel):
 
 
 ERRORS: dict[int, str] = {
-    400: "The body is not JSON (or not UTF-8).",
+    400: "The body cannot be parsed (it is not UTF-8 text, for instance).",
     401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
+    402: "A LangServe course run spent more tokens than its budget (`budget_exceeded`).",
     404: "No such job among the caller's.",
     409: "The job's state does not allow this.",
     413: "The body is over the server's limit.",
-    429: "Over the write rate or the jobs-at-once limit of the key; see Retry-After.",
+    429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
+    "count alike); see Retry-After.",
 }
 
 
@@ -85,13 +88,19 @@ async def create_course(
     response: Response,
     service: ServiceDep,
     owner: WriterDep,
+    runs: Annotated[RunSlots, Depends(get_runs)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
+    # The owner's LangServe runs take job slots too (a replayed request needs none).
+    if runs.active(owner) and not (
+        idempotency_key and await service.store.get_by_key(owner, idempotency_key)
+    ):
+        await runs.admit_job(owner)
     try:
         job, _ = await service.create(request, owner, idempotency_key)
     except TooManyJobs as exc:
-        raise too_many(str(exc), retry_after_s=30) from exc
+        raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
