@@ -73,7 +73,9 @@ class StreamingChatOpenAI(ChatOpenAI):
             try:
                 async for data in _sse_data(response.iter_lines()):
                     if data == "[DONE]":
-                        return
+                        # Read on to the end of the body: a response left half-read is
+                        # closed instead of going back to the pool (a new connection per call).
+                        continue
                     chunk = orjson.loads(data)
                     if isinstance(chunk, dict) and chunk.get("error"):
                         raise openai.APIError(str(chunk["error"]), request, body=chunk["error"])

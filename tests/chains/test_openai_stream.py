@@ -69,3 +69,13 @@ class _Collect(AsyncCallbackHandler):
 
     async def on_llm_new_token(self, token, **kwargs):  # type: ignore[no-untyped-def]
         self.tokens.append(token)
+
+
+async def test_calls_reuse_one_connection(model, scripted_llm):
+    """A stream read to its end hands its connection back to the pool for the next call."""
+    peers: set[int] = set()
+    for _ in range(3):
+        async for _chunk in model.astream("hello"):
+            pass
+        peers.add(scripted_llm.calls[-1].client_port)
+    assert len(peers) == 1

@@ -143,3 +143,14 @@ async def test_a_failed_write_keeps_the_batch_and_stops_the_run(store: CountingS
     await log.flush()  # what failed was kept, in order
     await writer.close()
     assert [(e.id, e.type) for e in await store.events_after("job", 0)] == [(1, "status")]
+
+
+@pytest.mark.parametrize("data", ['{"text":"a b"}', '{"x":1}\n{"y":2}'])
+def test_an_event_is_encoded_as_sse_starlette_would(data: str) -> None:
+    from sse_starlette import ServerSentEvent
+
+    from coursegen.server.jobs.models import Event
+    from coursegen.server.routes.courses import encode_event
+
+    event = Event(id=7, type="token", data=data)
+    assert encode_event(event) == ServerSentEvent(data=data, event="token", id="7").encode()

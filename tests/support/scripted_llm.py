@@ -32,6 +32,8 @@ class Call:
     completed: bool = False
     disconnected: bool = False
     status: int = 200
+    client_port: int = 0
+    """The client's TCP port: calls on one pooled connection share it."""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -179,6 +181,7 @@ class ScriptedLLM:
                 len(self.calls), _schema_name(body), body["messages"], body, time.monotonic()
             )
             self.calls.append(call)
+        call.client_port = request.client.port if request.client else 0
         reply = self.script(call) if self.script else None
         if isinstance(reply, Fault) and reply.kind == "http":
             call.status, call.ended = reply.status, time.monotonic()

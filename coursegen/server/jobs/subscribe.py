@@ -10,10 +10,9 @@ from coursegen.server.jobs.store import SqlJobStore
 RESYNC_S = 5.0  # re-read the store this often even without news (a lost pub/sub message)
 
 
-async def _replay(store: SqlJobStore, job_id: str, after: int) -> AsyncIterator[Event]:
+async def _replay(store: SqlJobStore, job_id: str, after: int) -> AsyncIterator[list[Event]]:
     while batch := await store.events_after(job_id, after):
-        for event in batch:
-            yield event
+        yield batch
         after = batch[-1].id
 
 
@@ -24,13 +23,14 @@ async def _finished(store: SqlJobStore, job_id: str, last: int) -> bool:
 
 async def follow(
     store: SqlJobStore, broker: LocalBroker, job_id: str, after: int
-) -> AsyncIterator[Event]:
-    """Yield each event with id > `after` once, in order; stop after a finished job's last."""
+) -> AsyncIterator[list[Event]]:
+    """Yield the events with id > `after` once, in order, in batches (as stored together);
+    stop after a finished job's last."""
     async with broker.subscribe(job_id) as live:  # subscribe first: nothing slips between
         last = after
-        async for event in _replay(store, job_id, last):
-            yield event
-            last = event.id
+        async for batch in _replay(store, job_id, last):
+            yield batch
+            last = batch[-1].id
         check = True  # ask the store whether the job is over only when it may be
         while not (check and await _finished(store, job_id, last)):
             try:
@@ -38,13 +38,13 @@ async def follow(
             except TimeoutError:
                 batch = OVERFLOW
             if batch is OVERFLOW or batch[0].id > last + 1:
-                async for event in _replay(store, job_id, last):
-                    yield event
-                    last = event.id
+                async for stored in _replay(store, job_id, last):
+                    yield stored
+                    last = stored[-1].id
                 check = True
                 continue
-            for event in batch:
-                if event.id > last:
-                    yield event
-                    last = event.id
+            fresh = [event for event in batch if event.id > last]
+            if fresh:
+                yield fresh
+                last = fresh[-1].id
             check = batch[-1].type == "end"

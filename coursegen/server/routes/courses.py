@@ -24,6 +24,7 @@ from coursegen.server.deps import (
     get_writer,
 )
 from coursegen.server.jobs.models import (
+    Event,
     Job,
     JobCreated,
     JobPage,
@@ -64,6 +65,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 router = APIRouter(prefix="/courses", tags=["courses"], responses=errors(401))
+
+
+def encode_event(event: Event) -> bytes:
+    """One stored event as an SSE message (its data is one line of JSON, as stored)."""
+    if "\n" in event.data or "\r" in event.data:  # not from orjson: let the library split it
+        return ServerSentEvent(data=event.data, event=event.type, id=str(event.id)).encode()
+    return f"id: {event.id}\r\nevent: {event.type}\r\ndata: {event.data}\r\n\r\n".encode()
 
 
 def snapshot(job: Job) -> JobSnapshot:
@@ -148,11 +156,12 @@ async def course_events(
     """Server-Sent Events: the job's log from the start (or after an id), then live."""
     start = last_event_id if last_event_id is not None else (after or 0)
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
+    async def stream() -> AsyncIterator[bytes]:
         metrics.SSE_SUBSCRIBERS.inc()
         try:
-            async for event in follow(store, broker, job.id, start):
-                yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+            async for batch in follow(store, broker, job.id, start):
+                # One write per batch, not per event: a batch is what one round stored.
+                yield b"".join(map(encode_event, batch))
         finally:
             metrics.SSE_SUBSCRIBERS.dec()
 
