@@ -122,8 +122,13 @@ def _chain(
     def prompt(value: Any) -> PromptValue:
         return render(input_type.model_validate(value))
 
+    async def aprompt(value: Any) -> PromptValue:
+        # Rendering is a little CPU, no I/O: without an async version LangChain would send
+        # every call's rendering to a thread pool.
+        return prompt(value)
+
     return (
-        (RunnableLambda(prompt) | structured_output(model, schema, mode))
+        (RunnableLambda(prompt, afunc=aprompt) | structured_output(model, schema, mode))
         .with_types(
             input_type=input_type,
             output_type=StageResult[schema],  # type: ignore[valid-type]
