@@ -18,11 +18,23 @@ from coursegen.chains.schemas import TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.events import TokenRelay
 
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """A stream cut off mid-answer raises the HTTP library's own error: httpx's, or httpx2's
+    where the openai SDK is built on that fork."""
+    errors: list[type[Exception]] = [httpx.TransportError]
+    try:
+        import httpx2
+    except ImportError:
+        return tuple(errors)
+    return (*errors, httpx2.TransportError)
+
+
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.APIConnectionError,  # includes APITimeoutError
     openai.RateLimitError,
     openai.InternalServerError,
-    httpx.TransportError,  # a stream cut off mid-answer
+    *_transport_errors(),
     TimeoutError,
 )
 

@@ -114,3 +114,12 @@ def test_retry_after_forms() -> None:
     assert retry_after(TimeoutError()) is None
     assert is_transient(_rate_limited({"retry-after": "1"}))
     assert not is_transient(_rate_limited({"retry-after": str(MAX_RETRY_AFTER_S + 1)}))
+
+
+def test_a_stream_cut_by_the_http_library_is_transient() -> None:
+    """Both HTTP stacks the openai SDK may be built on: their transport errors are retried."""
+    import httpx
+
+    assert is_transient(httpx.RemoteProtocolError("peer closed connection"))
+    httpx2 = pytest.importorskip("httpx2")
+    assert is_transient(httpx2.RemoteProtocolError("peer closed connection"))
