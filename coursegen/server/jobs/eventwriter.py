@@ -49,11 +49,11 @@ class EventWriter:
 
     async def flush(self, events: "JobEventLog") -> None:
         """Return once everything the log buffered so far is stored and published."""
+        if self._task is None:  # nothing would ever resolve the wait
+            raise RuntimeError("EventWriter.start() has not run")
         done = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(events, []).append(done)
         self._wake.set()
-        if self._task is None:  # not started (tests driving a log by hand): write inline
-            await self._round()
         await done
 
     async def _run(self) -> None:

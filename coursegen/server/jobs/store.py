@@ -240,15 +240,6 @@ class SqlJobStore(ABC):
         async with self.transaction() as tx:
             return bool(await tx.run(sql, params))
 
-    async def append(
-        self, job_id: str, worker: str, events: Sequence[tuple[str, str]], fields: dict[str, Any]
-    ) -> list[Event]:
-        """Store events with the next ids and update the job, atomically, if `worker` holds it."""
-        [result] = await self.append_many([Batch(job_id, worker, events, fields)])
-        if isinstance(result, LeaseLost):
-            raise result
-        return result
-
     async def append_many(self, batches: Sequence["Batch"]) -> list[list[Event] | LeaseLost]:
         """Store several jobs' batches in one transaction (a group commit).
 
