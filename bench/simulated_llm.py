@@ -32,8 +32,11 @@ from typing import Any
 
 import httpx
 
+# The wire format the course chains write (schema transport, <course_data> blocks) is read
+# the same way by the scripted test server; one reader serves both.
+from tests.support.scripted_llm import course_data, schema_name
+
 MARKER_RE = re.compile(rb"zq(\d+)_(\d+)q")
-DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
 COUNT_RE = re.compile(r"(?:exactly|ровно) (\d+)")
 THEME_RE = re.compile(r"Theme (\d+)")
 TOPIC_RE = re.compile(r"Topic (\d+)")
@@ -68,32 +71,6 @@ class SimConfig:
             if key not in known:
                 raise ValueError(f"unknown simulator setting {key!r}")
             setattr(self, key, type(getattr(self, key))(value))
-
-
-def schema_name(body: dict[str, Any]) -> str:
-    """The JSON schema the request asks for (json_schema, tools or json_mode prompts)."""
-    fmt = body.get("response_format") or {}
-    if fmt.get("type") == "json_schema":
-        return str(fmt["json_schema"]["name"])
-    tools = body.get("tools") or []
-    if tools:
-        return str(tools[0]["function"]["name"])
-    for message in reversed(body.get("messages") or []):
-        _, marker, schema = str(message.get("content") or "").rpartition(
-            "JSON schema of the answer:\n"
-        )
-        if marker:
-            return str(json.loads(schema).get("title", "unknown"))
-    return "unknown"
-
-
-def course_data(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The JSON inside the last <course_data> block of the conversation."""
-    for message in reversed(messages):
-        match = DATA_RE.search(str(message.get("content") or ""))
-        if match:
-            return dict(json.loads(match.group(1)))
-    return {}
 
 
 def _index(pattern: re.Pattern[str], title: Any) -> int | None:

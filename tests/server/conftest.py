@@ -1,41 +1,10 @@
-"""Fixtures for server tests: the app on a real uvicorn server, wired to the scripted LLM."""
+"""Helpers for server tests: create a course, wait for a status (the app fixtures are shared)."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
-from tests.support.live_app import LiveApp
-from tests.support.scripted_llm import ScriptedLLM
-
-
-@pytest.fixture
-def settings(tmp_path: Path, scripted_llm: ScriptedLLM) -> Settings:
-    return Settings(
-        base_url=scripted_llm.base_url,
-        model="openai:scripted",
-        data_dir=tmp_path,
-        llm_max_retries=0,
-        max_running_jobs=4,
-    )
-
-
-@pytest.fixture
-def live_app(settings: Settings) -> Iterator[LiveApp]:
-    with LiveApp(create_app(settings)) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as http:
-        yield http
 
 
 async def wait_status(

@@ -38,11 +38,7 @@ class Call:
     @property
     def data(self) -> dict[str, Any]:
         """The JSON inside the latest <course_data> block of the conversation."""
-        for message in reversed(self.messages):  # a re-ask's last message is the repair note
-            match = DATA_RE.search(str(message.get("content") or ""))
-            if match:
-                return dict(json.loads(match.group(1)))
-        return {}
+        return course_data(self.messages)
 
     @property
     def system(self) -> str:
@@ -120,7 +116,17 @@ def default_answer(call: Call) -> dict[str, Any]:
     return {}
 
 
-def _schema_name(body: dict[str, Any]) -> str:
+def course_data(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON inside the latest <course_data> block of a conversation."""
+    for message in reversed(messages):  # a re-ask's last message is the repair note
+        match = DATA_RE.search(str(message.get("content") or ""))
+        if match:
+            return dict(json.loads(match.group(1)))
+    return {}
+
+
+def schema_name(body: dict[str, Any]) -> str:
+    """The JSON schema a request asks for (json_schema, tools or json_mode prompts)."""
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return str(fmt["json_schema"]["name"])
@@ -178,7 +184,7 @@ class ScriptedLLM:
         body = await request.json()
         with self._lock:
             call = Call(
-                len(self.calls), _schema_name(body), body["messages"], body, time.monotonic()
+                len(self.calls), schema_name(body), body["messages"], body, time.monotonic()
             )
             self.calls.append(call)
         call.client_port = request.client.port if request.client else 0

@@ -1,19 +1,17 @@
-"""Fixtures for the web page: the app on uvicorn, the scripted LLM, and headless Chromium."""
+"""Fixtures for the web page: headless Chromium and page helpers (the app fixtures are shared)."""
 
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
 from tests.support.live_app import LiveApp
-from tests.support.scripted_llm import Call, ScriptedLLM, default_answer
+from tests.support.scripted_llm import Call, default_answer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,29 +31,6 @@ NO_CHROMIUM = (
 HAVE_CHROMIUM = CHROMIUM.exists()
 STEP_MS = 10_000  # the longest any single page interaction may take
 DONE_MS = 25_000  # a whole (slowed) course
-
-
-@pytest.fixture
-def settings(tmp_path: Path, scripted_llm: ScriptedLLM) -> Settings:
-    return Settings(
-        base_url=scripted_llm.base_url,
-        model="openai:scripted",
-        data_dir=tmp_path,
-        llm_max_retries=0,
-        max_running_jobs=4,
-    )
-
-
-@pytest.fixture
-def live_app(settings: Settings) -> Iterator[LiveApp]:
-    with LiveApp(create_app(settings)) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")
