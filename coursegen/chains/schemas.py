@@ -112,6 +112,9 @@ class TopicOutline(_Output):
 
     title: str = Field(min_length=1, description="Topic title.")
     description: str = Field(min_length=1, description="What the lesson covers, 1–2 sentences.")
+    key_terms: list[str] = Field(
+        default_factory=list, description="Key terms this lesson introduces (0–5), as written."
+    )
 
 
 class ThemeTopics(_Output):
@@ -190,6 +193,16 @@ class CourseUsage(BaseModel):
         return merged
 
 
+class Citation(BaseModel):
+    """A passage of an uploaded source that a lesson cites, checked against what was retrieved."""
+
+    source_id: str = Field(description="Id of the source document.")
+    title: str = Field(description="Title of the source document.")
+    page: int | None = Field(default=None, description="1-based page, where the source has pages.")
+    chunk: int = Field(description="Index of the retrieved chunk within the source.")
+    quote: str = Field(description="The quoted words; they occur in the chunk.")
+
+
 class CourseTopic(BaseModel):
     """A topic of the assembled course."""
 
@@ -198,6 +211,12 @@ class CourseTopic(BaseModel):
     content: TopicContent | None = Field(default=None, description="Material (content stage).")
     polished: PolishedTopic | None = Field(default=None, description="Polished material.")
     error: str | None = Field(default=None, description="Why this topic failed, if it did.")
+    key_terms: list[str] = Field(
+        default_factory=list, description="Key terms this topic introduces (topics stage)."
+    )
+    citations: list[Citation] = Field(
+        default_factory=list, description="Checked citations of uploaded sources, in order."
+    )
 
 
 class CourseTheme(BaseModel):
@@ -209,6 +228,25 @@ class CourseTheme(BaseModel):
     error: str | None = Field(default=None, description="Why the theme's topics failed, if so.")
 
 
+class GlossaryEntry(BaseModel):
+    """A key term of the course, defined once, with the topic that introduces it."""
+
+    term: str = Field(description="The term as the course writes it.")
+    definition: str = Field(description="Its definition, as the introducing lesson gives it.")
+    theme: int = Field(description="1-based number of the theme that introduces it.")
+    topic: int = Field(description="1-based number of the topic (within the theme).")
+
+
+class RequirementCoverage(BaseModel):
+    """One item of the request's requirements and the topics that satisfy it."""
+
+    requirement: str = Field(description="The requirement item, as split from the request.")
+    covered_by: list[list[int]] = Field(
+        default_factory=list, description="1-based [theme, topic] pairs that satisfy it."
+    )
+    covered: bool = Field(description="Whether at least one topic satisfies it.")
+
+
 class Course(BaseModel):
     """The whole generated course."""
 
@@ -218,3 +256,9 @@ class Course(BaseModel):
     language: str = Field(description="ISO 639-1 code the course is written in.")
     themes: list[CourseTheme] = Field(description="Themes in order, with their topics.")
     usage: CourseUsage = Field(description="Token usage per stage and in total.")
+    glossary: list[GlossaryEntry] = Field(
+        default_factory=list, description="Key terms: definition and introducing topic."
+    )
+    coverage: list[RequirementCoverage] = Field(
+        default_factory=list, description="Requirement items and the topics covering them."
+    )

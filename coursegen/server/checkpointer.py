@@ -28,6 +28,9 @@ SERDE = JsonPlusSerializer(
             "Course",
             "CourseTheme",
             "CourseTopic",
+            "GlossaryEntry",
+            "Citation",
+            "RequirementCoverage",
         )
     ]
     + [("coursegen.graph.state", "ThemeResult"), ("coursegen.graph.state", "TopicResult")]
