@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coursegen.exports._course import CourseInput, load_course
-from coursegen.exports._slug import slugify
+from coursegen.exports._slug import ascii_filename, slugify
 from coursegen.exports.html_page import to_html
 from coursegen.exports.imscc import to_imscc
 from coursegen.exports.markdown_book import to_markdown
@@ -40,13 +40,24 @@ def export_course(course: CourseInput, fmt: str) -> tuple[bytes, str, str]:
     course = load_course(course)
     content = spec.render(course)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return data, spec.media_type, f"{slugify(course.course_name)}.{spec.extension}"
+    return data, spec.media_type, export_filename(course.course_name, fmt)
+
+
+def export_filename(course_name: str, fmt: str) -> str:
+    """The file name of an export (`основы-python.md`), or of the course as `json`.
+
+    The server's downloads and the CLI's saved files share this one rule.
+    """
+    extension = EXPORTS[fmt].extension if fmt in EXPORTS else fmt
+    return f"{slugify(course_name)}.{extension}"
 
 
 __all__ = [
     "EXPORTS",
     "ExportFormat",
+    "ascii_filename",
     "export_course",
+    "export_filename",
     "to_html",
     "to_imscc",
     "to_markdown",

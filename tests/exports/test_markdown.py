@@ -49,7 +49,10 @@ def test_self_check_answers_are_collapsed(course):
 def test_lesson_headings_sit_below_the_topic_heading(course):
     book = to_markdown(course)
     assert "\n#### Введение\n" in book and "\n# Введение" not in book
-    assert "\n##### Разбор\n" in book
+    assert "\n#### Разбор\n" in book and "\n##### Разбор\n" not in book  # `##` is not demoted twice
+    course.themes[1].topics[0].polished.body_markdown = "### A\n\ntext\n\n#### B\n\n##### C"
+    book = to_markdown(course)
+    assert "\n#### A\n" in book and "\n##### B\n" in book and "\n###### C" in book
 
 
 def test_hostile_text_stays_text_even_with_raw_html_on(course):

@@ -23,6 +23,7 @@ from coursegen.server.deps import (
     get_runs,
     get_writer,
 )
+from coursegen.server.downloads import attachment
 from coursegen.server.jobs.models import (
     Event,
     Job,
@@ -230,8 +231,9 @@ async def export_course_file(
         "language": job.course.get("language") or "en",
     }
     content, media_type, filename = export_course(course, format)
-    disposition = f'attachment; filename="{filename}"'
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": attachment(filename)}
+    )
 
 
 @router.delete(
