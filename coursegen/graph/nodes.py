@@ -91,7 +91,8 @@ class CourseNodes:
         request = _model(CourseRequest, state["request"])
         language = course_language(request)
         chains = self.resolve_chains(runtime)
-        done = await llm_call("outline", chains.outline, request)
+        relay = TokenRelay(get_stream_writer(), "outline")
+        done = await llm_call("outline", chains.outline, request, relay)
         outline = _at_most(_model(Outline, done["output"]), "themes", request.options.themes)
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
@@ -144,7 +145,8 @@ class CourseNodes:
         )
         inputs = TopicsInput(request=task["request"], outline=task["outline"], theme_index=index)
         try:
-            done = await llm_call("topics", chains.topics, inputs)
+            relay = TokenRelay(get_stream_writer(), "topics", index)
+            done = await llm_call("topics", chains.topics, inputs, relay)
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one theme's failure must not lose the other themes

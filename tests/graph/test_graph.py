@@ -266,8 +266,24 @@ async def test_token_events_stream_before_the_course(scripted_llm: ScriptedLLM, 
     tokens = [
         (i, e) for i, (mode, e) in enumerate(events) if mode == "custom" and e["type"] == "token"
     ]
-    assert {e["stage"] for _, e in tokens} >= {"content", "polish"}
+    assert {e["stage"] for _, e in tokens} == {"outline", "topics", "content", "polish"}
     assert all(i < end for i, _ in tokens)
+    # The first stages stream too: the outline's answer, then each theme's topic list.
+    streams = [("outline", None, "outline", "Outline")]
+    streams += [("topics", theme, "topics", "ThemeTopics") for theme in range(3)]
+    for stage, theme, done_type, schema in streams:
+        mine = [(i, e) for i, e in tokens if (e["stage"], e["theme"]) == (stage, theme)]
+        assert all(e["topic"] is None for _, e in mine)
+        done = next(
+            i
+            for i, (mode, e) in enumerate(events)
+            if mode == "custom" and e["type"] == done_type and e.get("theme") == theme
+        )
+        assert mine and all(i < done for i, _ in mine) and mine[0][1].get("start")
+        title = None if theme is None else f"Theme {theme + 1}"
+        call = next(c for c in scripted_llm.calls_for(schema) if theme_of(c) == title)
+        answer = json.dumps(default_answer(call), ensure_ascii=False)
+        assert "".join(e["text"] for _, e in mine) == answer
     for stage, done_type, schema in (
         ("content", "content", "TopicContent"),
         ("polish", "polished", "PolishedTopic"),

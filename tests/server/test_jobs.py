@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from coursegen.chains.schemas import Outline, ThemeTopics
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
@@ -37,6 +38,36 @@ async def test_replay_equals_live_and_subscribers_agree(
     assert len(contents) == 4
     for (theme, topic), content in contents.items():
         assert json.loads(token_text(replay, "content", theme, topic)) == content
+
+
+async def test_every_stage_streams_and_stage_names_the_one_being_written(
+    client: httpx.AsyncClient,
+) -> None:
+    job = await create(client, themes=2, topics=1)
+    events = await read_events(client, f"/courses/{job}/events")
+    kinds = [e.event for e in events]
+    stages = [(i, e.data["stage"]) for i, e in enumerate(events) if e.event == "stage"]
+    assert [stage for _, stage in stages] == ["outline", "topics", "content", "polish"]
+    # Each stage is named when its first call can start, before that call's first token.
+    for (at, stage), opened_by in zip(stages, [None, "outline", "topics", "content"], strict=True):
+        first_token = next(
+            i for i, e in enumerate(events) if e.event == "token" and e.data["stage"] == stage
+        )
+        assert at < first_token, stage
+        if opened_by is not None:
+            assert kinds.index(opened_by) < at, stage
+    outline = next(e.data["outline"] for e in events if e.event == "outline")
+    # The streamed answer is the event's object (with the defaults of fields it left out).
+    written = Outline.model_validate_json(token_text(events, "outline", None, None))
+    assert written.model_dump(mode="json") == outline
+    for theme in range(2):
+        topics = next(
+            e.data["topics"] for e in events if e.event == "topics" and e.data["theme"] == theme
+        )
+        written_topics = ThemeTopics.model_validate_json(token_text(events, "topics", theme, None))
+        assert written_topics.model_dump(mode="json") == topics
+    snapshot = (await client.get(f"/courses/{job}")).json()
+    assert snapshot["status"] == "completed" and snapshot["stage"] == "polish"
 
 
 async def test_resume_after_every_event_id(client: httpx.AsyncClient) -> None:

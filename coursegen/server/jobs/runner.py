@@ -94,6 +94,8 @@ class JobRunner:
             async with events.flushing():
                 events.emit("status", {"status": JobStatus.RUNNING.value})
                 events.set_fields(status=JobStatus.RUNNING)
+                if job.stage is None:  # a new course: no call has finished to name its stage
+                    events.enter_stage("outline")
                 action = job.action or {"kind": "start"}
                 if action["kind"] == "regenerate":
                     status = await self._regenerate(job, action, events, usage)
