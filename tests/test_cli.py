@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -187,6 +188,71 @@ def test_generate_an_export_format_to_the_default_path(
     assert "Theme 1" in text and "Theme 2" in text
 
 
+def test_file_names_keep_the_course_name_and_match_the_server(
+    live_app: LiveApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["generate", "Основы Python", "--themes", "1", "--topics", "1", "-f", "md"]
+    result = invoke(*args, "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    assert "Тема 1" in (tmp_path / "основы-python.md").read_text()
+    with CourseClient(live_app.url) as client:
+        [job] = client.list()["items"]
+    response = httpx.get(f"{live_app.url}/courses/{job['id']}/export", params={"format": "md"})
+    disposition = response.headers["content-disposition"]
+    assert disposition == (
+        "attachment; filename=\"python.md\"; filename*=UTF-8''"
+        "%D0%BE%D1%81%D0%BD%D0%BE%D0%B2%D1%8B-python.md"
+    )
+    result = invoke("export", job["id"], "-f", "scorm", "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "основы-python.scorm12.zip").read_bytes()[:2] == b"PK"
+
+
+def test_no_file_is_overwritten_without_force(live_app: LiveApp, tmp_path: Path) -> None:
+    out = tmp_path / "course.html"
+    out.write_text("mine")
+    result = invoke(*course_args(live_app.url, "-f", "html", "-o", str(out)))
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: {out} exists: pass --force to overwrite it, or --output another file\n"
+    )
+    assert out.read_text() == "mine"
+    with CourseClient(live_app.url) as client:
+        assert client.list()["items"] == []  # refused before a course was paid for
+    job = finished_job(live_app.url, themes=1, topics_per_theme=1)
+    result = invoke("export", job, "-f", "html", "-o", str(out), "--server", live_app.url)
+    assert result.exit_code == 1 and "exists: pass --force" in result.stderr
+    assert out.read_text() == "mine"
+    result = invoke(
+        "export", job, "-f", "html", "-o", str(out), "--force", "--server", live_app.url
+    )
+    assert result.exit_code == 0, result.output
+    assert "Theme 1" in out.read_text()
+    result = invoke(*course_args(live_app.url, "-f", "html", "-o", str(out), "--force"))
+    assert result.exit_code == 0, result.output
+    assert "Theme 2" in out.read_text()
+
+
+def test_review_without_anyone_to_answer_is_a_clear_error(
+    live_app: LiveApp, tmp_path: Path
+) -> None:
+    out = tmp_path / "course.json"
+    result = invoke(*course_args(live_app.url, "--review", "-o", str(out)), input="")
+    assert result.exit_code == 1, result.output  # not 130: nobody pressed Ctrl-C
+    with CourseClient(live_app.url) as client:
+        [job] = client.list()["items"]
+    assert job["status"] == "awaiting_review"  # nothing was approved for the person
+    assert result.stderr.startswith(f"error: job {job['id']} awaits a review of its outline")
+    assert (
+        "--outline-file" in result.stderr and f"POST /courses/{job['id']}/review" in result.stderr
+    )
+    assert "Interrupted" not in result.stdout and not out.exists()
+    assert "job awaiting_review\n" in result.stdout  # its own line, then the outline table
+    assert "awaiting_reviewOutline" not in result.stdout
+
+
 def test_generate_runs_the_service_in_process(
     scripted_llm: ScriptedLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,6 +372,38 @@ def test_ctrl_c_cancels_or_leaves_the_job(
         assert f"coursegen watch {job} --server {live_app.url}" in stdout
         assert final["status"] == "completed"
     assert not (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
+    scripted_llm: ScriptedLLM, tmp_path: Path, sig: signal.Signals
+) -> None:
+    port = closed_port()
+    env = {
+        **os.environ,
+        "COURSEGEN_BASE_URL": scripted_llm.base_url,
+        "COURSEGEN_MODEL": "openai:scripted",
+        "COURSEGEN_DATA_DIR": str(tmp_path),
+    }
+    cmd = [sys.executable, "-m", "coursegen.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # uvicorn raised the signal again after its shutdown: 143 for SIGTERM ("make: Error 143").
+    assert proc.returncode == 0, output.decode()
+    assert b"Traceback" not in output and b"Aborted" not in output
 
 
 def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
