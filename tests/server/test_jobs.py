@@ -260,7 +260,11 @@ async def test_jobs_beyond_the_replica_limit_wait_queued(
             await wait_status(client, first, {"running"})
             second = await create(client, themes=1, topics=1)
             await asyncio.sleep(0.3)
-            assert (await client.get(f"/courses/{second}")).json()["status"] == "queued"
+            queued = (await client.get(f"/courses/{second}")).json()
+            assert queued["status"] == "queued"
+            # Named from creation on, so a list never shows a bare id for a waiting course.
+            assert queued["course"]["course_name"] == "Python basics"
+            assert queued["course"]["themes"] == []
             assert (await client.get(f"/courses/{first}")).json()["status"] == "running"
             await wait_status(client, first, {"completed"})
             await wait_status(client, second, {"completed"})

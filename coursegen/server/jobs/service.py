@@ -10,7 +10,7 @@ from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
-from coursegen.server.jobs.runner import new_action
+from coursegen.server.jobs.runner import initial_course, new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
 
@@ -56,6 +56,7 @@ class JobService:
             created_at=now,
             updated_at=now,
         )
+        job.course = initial_course(job)  # a queued job is listed by its name, not its id
         job, created = await self.store.create(job)
         if created:
             metrics.JOBS_CREATED.inc()

@@ -7,7 +7,10 @@
   const $ = (id) => document.getElementById(id);
   const RTL = new Set(["ar", "fa", "he", "ur", "yi"]);
   const ACTIVE = new Set(["queued", "running", "awaiting_review"]);
+  const FINISHED = new Set(["completed", "failed", "cancelled"]);
   const STATUS_TEXT = {
+    loading: "Loading the course…",
+    missing: "There is no such course.",
     queued: "Queued: waiting for a worker…",
     running: "Writing the course…",
     awaiting_review: "Waiting for your review of the outline",
@@ -62,9 +65,28 @@
     return out;
   }
 
+  // The level of a text's top heading (outside code): it is shown one below `headingBase`.
+  function topHeading(lines) {
+    let fence = null;
+    let top = 6;
+    for (const line of lines) {
+      if (fence) {
+        if (line.trim().startsWith(fence)) fence = null;
+        continue;
+      }
+      const open = line.match(/^\s*(```+|~~~+)/);
+      if (open) fence = open[1];
+      const heading = !open && line.match(/^\s{0,3}(#{1,6})\s+/);
+      if (heading) top = Math.min(top, heading[1].length);
+    }
+    return top;
+  }
+
   function markdown(source, headingBase = 4) {
     const out = document.createDocumentFragment();
     const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
+    // Nested, not demoted by a fixed amount: a lesson's `##` under an h4 topic is an h5.
+    const shift = headingBase + 1 - topHeading(lines);
     let paragraph = [];
     let list = null;
     let quote = null;
@@ -96,7 +118,7 @@
       const heading = line.match(/^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/);
       if (heading) {
         endBlocks();
-        const level = Math.min(6, headingBase + heading[1].length);
+        const level = Math.min(6, heading[1].length + shift);
         out.append(el(`h${level}`, { className: "md-heading" }, inline(heading[2])));
         continue;
       }
@@ -151,6 +173,7 @@
       progress: { done: 0, total: 0 },
       usage: null,
       error: null,
+      missing: null, // why the course cannot be shown (status "missing")
       review: null, // the outline a `review` event asked about
       reviewShown: false,
       course: { course_name: "", description: "", language: null, themes: [] },
@@ -219,6 +242,9 @@
       renderTopics(d.theme);
     },
     token(d) {
+      // The outline's and the topic lists' answers appear as themes and topics moments
+      // later; only a topic's lesson and polish are shown while they are written.
+      if (d.topic === null || d.topic === undefined) return;
       const key = streamKey(d.stage, d.theme, d.topic);
       state.streams.set(key, d.start ? "" : (state.streams.get(key) || "") + (d.text || ""));
       state.writingDirty.add(`${d.theme}/${d.topic}`);
@@ -418,10 +444,12 @@
     source = null;
   }
 
+  // An unknown course (or one that cannot be read): a message, and nothing to follow or do.
   function missing(answer) {
-    $("status").textContent =
-      answer.status === 404 ? "There is no such course." : answer.message || "Error";
-    $("status").dataset.status = "missing";
+    stopFollowing();
+    state.status = "missing";
+    state.missing = answer.status === 404 ? STATUS_TEXT.missing : answer.message || "Error";
+    renderAll();
   }
 
   // ------------------------------------------------------------------ API key
@@ -490,8 +518,7 @@
       $("job-error").hidden = false;
       return;
     }
-    const disposition = response.headers.get("Content-Disposition") || "";
-    const name = disposition.match(/filename="([^"]+)"/)?.[1] || "course";
+    const name = downloadName(response.headers.get("Content-Disposition") || "");
     const url = URL.createObjectURL(await response.blob());
     const save = el("a", { href: url, download: name });
     document.body.append(save);
@@ -500,10 +527,24 @@
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
+  // RFC 6266: the UTF-8 `filename*` (the course name as written), else the ASCII `filename`.
+  function downloadName(disposition) {
+    const encoded = disposition.match(/filename\*=UTF-8''([^;\s]+)/i)?.[1];
+    if (encoded) {
+      try {
+        return decodeURIComponent(encoded);
+      } catch {
+        // malformed: use the plain name
+      }
+    }
+    return disposition.match(/filename="([^"]+)"/)?.[1] || "course";
+  }
+
   // ---------------------------------------------------------------- rendering
   function renderAll() {
     const course = state.course;
     $("c-name").textContent = course.course_name || "Course";
+    $("c-name").hidden = state.status === "missing";
     $("c-description").textContent = course.description || "";
     $("c-description").hidden = !course.description;
     document.title = `${course.course_name || "Course"} — coursegen`;
@@ -523,12 +564,12 @@
   }
 
   function renderStatus() {
-    const status = state.status || "queued";
+    const status = state.status || "loading";
     const view = $("view");
     view.dataset.status = status;
     const line = $("status");
     line.dataset.status = status;
-    let text = STATUS_TEXT[status] || status;
+    let text = status === "missing" ? state.missing : STATUS_TEXT[status] || status;
     if (status === "running" && state.stage) text = `Writing the course: ${STAGE_TEXT[state.stage] || state.stage}…`;
     if (line.dataset.connection === "lost" && !state.ended && ACTIVE.has(status)) {
       text += " (connection lost, reconnecting…)";
@@ -542,10 +583,13 @@
 
     $("cancel").hidden = !ACTIVE.has(status);
     $("cancel").disabled = false;
+    // Progress only for a course that is there: not while it loads, not for an unknown one.
+    const known = status !== "loading" && status !== "missing";
+    $("progress").hidden = !known;
+    $("progress-text").hidden = !known;
 
-    const exports = $("exports");
-    exports.hidden = !state.course.themes.length;
-    for (const link of exports.querySelectorAll("a[data-format]")) {
+    exportsVisibility();
+    for (const link of $("exports").querySelectorAll("a[data-format]")) {
       link.href = `/courses/${encodeURIComponent(state.job)}/export?format=${link.dataset.format}`;
     }
 
@@ -565,7 +609,9 @@
     bar.value = Math.min(done, bar.max);
     bar.setAttribute("aria-valuetext", `${done} of ${total}`);
     const parts = [`${done} of ${total} model calls`];
-    if (state.stage) parts.push(`stage: ${STAGE_TEXT[state.stage] || state.stage}`);
+    if (state.stage && ACTIVE.has(state.status)) {
+      parts.push(`stage: ${STAGE_TEXT[state.stage] || state.stage}`);
+    }
     if (state.usage) parts.push(`${Number(state.usage.total_tokens || 0).toLocaleString()} tokens`);
     $("progress-text").textContent = parts.join(" · ");
   }
@@ -631,8 +677,9 @@
     exportsVisibility();
   }
 
+  // Downloads once the run is over: during review or writing the course is not there yet.
   function exportsVisibility() {
-    $("exports").hidden = !state.course.themes.length;
+    $("exports").hidden = !(FINISHED.has(state.status) && state.course.themes.length);
   }
 
   function renderThemeError(i) {
@@ -995,6 +1042,7 @@
     $("recent-empty").hidden = items.length > 0;
     list.replaceChildren(
       ...items.map((job) => {
+        // A job stored before jobs kept their name from creation on has no course yet.
         const name = job.course?.course_name || `Course ${job.id.slice(0, 8)}`;
         const when = new Date(job.created_at * 1000).toLocaleString();
         const link = el("a", { href: `/?job=${encodeURIComponent(job.id)}`, text: name });
@@ -1008,6 +1056,25 @@
         );
       }),
     );
+  }
+
+  // ---------------------------------------------------------------------- model
+  // The model the server writes with: `model` of GET /healthz, when the server names it.
+  async function showModel() {
+    let data = null;
+    try {
+      const response = await fetch("/healthz", { cache: "no-store" });
+      data = response.ok ? await response.json() : null;
+    } catch {
+      return; // no line: the server is checked again by every other request
+    }
+    const model = data?.model;
+    const name =
+      typeof model === "string"
+        ? model
+        : [model?.provider, model?.name || model?.model].filter((p) => typeof p === "string").join(":");
+    $("model").textContent = name ? `Model: ${name}` : "";
+    $("model").hidden = !name;
   }
 
   // -------------------------------------------------------------------- routing
@@ -1030,6 +1097,7 @@
       state.course.description = request.description;
       state.course.language = request.language;
     }
+    if (request) state.status = "queued";
     renderAll();
     if (!request) {
       const answer = await api("GET", `/courses/${encodeURIComponent(jobId)}`);
@@ -1038,6 +1106,7 @@
         missing(answer);
         return;
       }
+      state.status = answer.data.status;
       const course = answer.data.course || {};
       state.course.course_name = course.course_name || "";
       state.course.description = course.description || "";
@@ -1076,6 +1145,7 @@
     $("key-forget").addEventListener("click", forgetKey);
     for (const link of $("exports").querySelectorAll("a")) link.addEventListener("click", download);
     if (apiKey()) $("key-state").textContent = "A key is set for this tab.";
+    showModel();
     window.addEventListener("popstate", route);
     window.addEventListener("hashchange", route);
     route();
