@@ -122,7 +122,7 @@ async def test_sigterm_hands_the_job_back_and_a_restart_finishes_it(
 ) -> None:
     first, reader, reading = await start_mid_course(servers, llm)
 
-    assert await first.aterminate(timeout=15) in (0, -15)  # uvicorn re-raises the signal
+    assert await first.aterminate(timeout=15) == 0  # a clean stop, though uvicorn re-raises it
     assert "Application shutdown complete" in first.log_text()
     assert await reading in ("closed", "dropped")
     assert not reader.ended
