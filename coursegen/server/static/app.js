@@ -1096,8 +1096,8 @@
       state.course.course_name = request.course_name;
       state.course.description = request.description;
       state.course.language = request.language;
+      state.status = "queued";
     }
-    if (request) state.status = "queued";
     renderAll();
     if (!request) {
       const answer = await api("GET", `/courses/${encodeURIComponent(jobId)}`);
