@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 import openai
 from langchain_core.runnables import Runnable
+from langchain_core.runnables.config import ensure_config, merge_configs
 from langgraph.config import get_stream_writer
 from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
@@ -93,10 +94,12 @@ async def llm_call(
     stage: str, chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
 ) -> dict[str, Any]:
     """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
-    runnable = chain.with_config(callbacks=[relay]) if relay else chain
+    # Added to the task's own callbacks: a config of `callbacks=[relay]` alone replaced them,
+    # and the call vanished from tracers and LangServe's /stream_events.
+    config = merge_configs(ensure_config(), {"callbacks": [relay]}) if relay else None
     started = time.perf_counter()
     try:
-        result = await runnable.ainvoke(inputs)
+        result = await chain.ainvoke(inputs, config)
     except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
         _report_usage(stage, exc.usage, started)
         raise

@@ -62,6 +62,9 @@ async def test_stream_events_survives_send(live_app: LiveApp) -> None:
         )
     ]
     assert any(e["event"] == "on_chat_model_stream" for e in events)
+    # Every call streams there, those whose tokens also go to the job's log included.
+    streamed = {e["run_id"] for e in events if e["event"] == "on_chat_model_stream"}
+    assert len(streamed) == 1 + 2 + 2 * 2 * 2
     assert events[-1]["event"] == "on_chain_end"
 
 
