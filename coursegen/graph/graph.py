@@ -1,4 +1,4 @@
-"""Wire the course pipeline into a StateGraph: outline → review → per-theme fan-out → assemble."""
+"""Wire the course pipeline: outline → review → topics per theme → plan → lessons → course."""
 
 from functools import lru_cache
 from typing import Any
@@ -54,12 +54,20 @@ def make_builder(
     builder.add_node("plan_outline", nodes.plan_outline)
     builder.add_node("review_outline", nodes.review_outline)
     # mypy cannot match a node that takes a TypedDict `Send` payload against `StateNode`
-    builder.add_node("write_theme", nodes.write_theme)  # type: ignore[arg-type]
+    builder.add_node("plan_topics", nodes.plan_topics)  # type: ignore[arg-type]
+    builder.add_node("plan_course", nodes.plan_course)
+    builder.add_node("write_topic", nodes.write_topic)  # type: ignore[arg-type]
     builder.add_node("assemble", nodes.assemble)
     builder.add_edge(START, "plan_outline")
     builder.add_edge("plan_outline", "review_outline")
-    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["write_theme"])
-    builder.add_edge("write_theme", "assemble")
+    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["plan_topics"])
+    # The barrier: the course map needs every theme's topics (the slowest topics call is on
+    # the critical path anyway); a coverage revision loops back through plan_topics once.
+    builder.add_edge("plan_topics", "plan_course")
+    builder.add_conditional_edges(
+        "plan_course", nodes.route_plan, ["plan_topics", "write_topic", "assemble"]
+    )
+    builder.add_edge("write_topic", "assemble")
     builder.add_edge("assemble", END)
     return builder
 
