@@ -267,3 +267,6 @@ async def test_estimate_predicts_calls_and_tokens(
     assert spent / 3 < estimate["prompt_tokens"] < spent * 3  # the scripted server counts chars / 4
     default = (await client.post("/courses/estimate", json={"course_name": "x"})).json()
     assert default["themes"] == 6 and default["calls"] == 1 + 6 + 2 * 24
+    with_items = {**body, "requirements": "Beginner level; worked examples"}
+    checked = (await client.post("/courses/estimate", json=with_items)).json()
+    assert checked["calls"] == estimate["calls"] + 1  # one coverage check of the plan

@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
+from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
@@ -41,6 +42,8 @@ def error_of(exc: BaseException) -> dict[str, Any]:
         code, retryable = "provider_config", False
     elif isinstance(exc, StructuredOutputError):
         code, retryable = "invalid_output", True
+    elif isinstance(exc, ShortAnswerError):
+        code, retryable = "short_output", True
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         code, retryable = "provider_auth", False
     elif isinstance(exc, openai.APIError):
