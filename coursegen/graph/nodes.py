@@ -225,7 +225,7 @@ class CourseNodes:
                 "write_topic",
                 TopicTask(
                     request=request,
-                    outline=outline,
+                    theme=outline.themes[i],
                     theme_index=i,
                     topics=plan,
                     topic_index=j,
@@ -253,7 +253,7 @@ class CourseNodes:
     ) -> tuple[TopicResult, CourseUsage]:
         i, j = task["theme_index"], task["topic_index"]
         request = _model(CourseRequest, task["request"])
-        theme = _model(Outline, task["outline"]).themes[i]
+        theme = _model(ThemeOutline, task["theme"])
         topics = _model(ThemeTopics, task["topics"])
         writer = get_stream_writer()
         where = {"theme": i, "topic": j}
@@ -340,7 +340,7 @@ class CourseNodes:
         assert topics is not None
         return TopicTask(
             request=request,
-            outline=outline,
+            theme=outline.themes[i],
             theme_index=i,
             topics=topics,
             topic_index=j,

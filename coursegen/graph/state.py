@@ -12,6 +12,7 @@ from coursegen.chains.schemas import (
     Outline,
     PolishedTopic,
     RequirementCoverage,
+    ThemeOutline,
     ThemeTopics,
     TopicContent,
 )
@@ -106,7 +107,7 @@ class TopicTask(TypedDict):
     """Payload of one `write_topic` branch: content then polish of one topic."""
 
     request: CourseRequest
-    outline: Outline
+    theme: ThemeOutline
     theme_index: int
     topics: ThemeTopics
     topic_index: int
