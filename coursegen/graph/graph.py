@@ -14,6 +14,7 @@ from coursegen.chains.stages import CourseChains, build_course_chains
 from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import ChainsResolver, CourseNodes
+from coursegen.graph.regenerate import RegenerateNodes
 from coursegen.graph.state import InputState, OutputState, RegenerateState, State
 
 GRAPH_NAME = "coursegen"
@@ -76,7 +77,7 @@ def make_regenerate_builder(
     model: BaseChatModel | None = None, mode: StructuredMode | None = None
 ) -> StateGraph[Any, Any, Any, Any]:
     """Return the graph that rewrites one theme or topic of an existing course."""
-    nodes = CourseNodes(_resolver(model, mode))
+    nodes = RegenerateNodes(CourseNodes(_resolver(model, mode)))
     regen = StateGraph(RegenerateState, context_schema=Context)
     regen.add_node("regenerate", nodes.regenerate)
     regen.add_edge(START, "regenerate")

@@ -1,8 +1,6 @@
 """Implement the graph nodes: outline, review, topics per theme, plan, lessons, assembly."""
 
-import asyncio
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any, TypeVar
 
 from langgraph.config import get_stream_writer
@@ -31,14 +29,13 @@ from coursegen.graph.context import Context
 from coursegen.graph.coverage import check_coverage
 from coursegen.graph.events import TokenRelay
 from coursegen.graph.state import (
-    RegenerateState,
     State,
     ThemeResult,
     ThemeTask,
     TopicResult,
     TopicTask,
 )
-from coursegen.graph.tasks import llm_call, topic_task
+from coursegen.graph.tasks import llm_call
 
 ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
 
@@ -147,14 +144,15 @@ class CourseNodes:
     async def plan_topics(self, task: ThemeTask, runtime: Runtime[Context]) -> dict[str, Any]:
         """Plan one theme's topics (stage 2), each with the key terms it introduces."""
         index, revision = task["theme_index"], bool(task.get("must_cover"))
-        result, usage = await self._plan_theme(self.resolve_chains(runtime), task)
+        result, usage = await self.plan_theme(self.resolve_chains(runtime), task)
         if result.topics is None and revision:  # a failed revision keeps the plan it had
             return {"usage": usage}
         return {"themes": {index: result}, "usage": usage}
 
-    async def _plan_theme(
+    async def plan_theme(
         self, chains: CourseChains, task: ThemeTask
     ) -> tuple[ThemeResult, CourseUsage]:
+        """Plan one theme's topics; a failure is reported and returned, not raised."""
         index, writer = task["theme_index"], get_stream_writer()
         inputs = TopicsInput(
             request=_model(CourseRequest, task["request"]),
@@ -244,13 +242,14 @@ class CourseNodes:
         One branch holds both calls, so a topic's polish follows its own content without
         waiting for other topics (a superstep would wait for all of them).
         """
-        result, usage = await self._write_topic(self.resolve_chains(runtime), task)
+        result, usage = await self.write_lesson(self.resolve_chains(runtime), task)
         key = lesson_key(task["theme_index"], task["topic_index"])
         return {"lessons": {key: result}, "usage": usage}
 
-    async def _write_topic(
+    async def write_lesson(
         self, chains: CourseChains, task: TopicTask
     ) -> tuple[TopicResult, CourseUsage]:
+        """Write one topic's content and polish; a failure is reported and returned."""
         i, j = task["theme_index"], task["topic_index"]
         request = _model(CourseRequest, task["request"])
         theme = _model(ThemeOutline, task["theme"])
@@ -293,84 +292,6 @@ class CourseNodes:
             )
             stage: Stage = "content" if content is None else "polish"
             return TopicResult(content=content, error=message), usage + _spent(stage, exc)
-
-    async def regenerate(self, state: RegenerateState, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Rewrite one theme (its topics and their material) or one topic of a course.
-
-        The lessons see the course map of the course as it stands (with the theme's new
-        topics when the theme is rewritten).
-        """
-        course, i, j = state["course"], state["theme_index"], state.get("topic_index")
-        request = state["request"]
-        if state.get("instructions"):
-            requirements = f"{request.requirements}\n\nRevision request: {state['instructions']}"
-            request = request.model_copy(update={"requirements": requirements.strip()})
-        outline = Outline.model_validate({"themes": course["themes"]})
-        plans = [
-            ThemeTopics.model_validate({"topics": t["topics"]}) if t.get("topics") else None
-            for t in course["themes"]
-        ]
-        chains = self.resolve_chains(runtime)
-        if j is None:
-            task = ThemeTask(
-                request=request, language=course["language"], outline=outline, theme_index=i
-            )
-            result, usage = await self._plan_theme(chains, task)
-            if result.topics is None:
-                return {"themes": {i: result}, "usage": usage}
-            plans[i] = result.topics
-            written = await self._write_theme(chains, request, outline, plans, i)
-            for _, topic_usage in written:
-                usage = usage + topic_usage
-            result = result.model_copy(update={"results": [r for r, _ in written]})
-            return {"themes": {i: result}, "usage": usage}
-        topic = self._topic_task(request, outline, plans, i, j)
-        _, usage = await self._write_topic(chains, topic)
-        return {"usage": usage}
-
-    def _topic_task(
-        self,
-        request: CourseRequest,
-        outline: Outline,
-        plans: list[ThemeTopics | None],
-        i: int,
-        j: int,
-    ) -> TopicTask:
-        topics = plans[i]
-        assert topics is not None
-        return TopicTask(
-            request=request,
-            theme=outline.themes[i],
-            theme_index=i,
-            topics=topics,
-            topic_index=j,
-            course_map=course_map(outline, plans),
-        )
-
-    async def _write_theme(
-        self,
-        chains: CourseChains,
-        request: CourseRequest,
-        outline: Outline,
-        plans: list[ThemeTopics | None],
-        i: int,
-    ) -> list[tuple[TopicResult, CourseUsage]]:
-        topics = plans[i]
-        assert topics is not None
-        return list(
-            await asyncio.gather(
-                *(
-                    topic_task(
-                        partial(
-                            self._write_topic,
-                            chains,
-                            self._topic_task(request, outline, plans, i, j),
-                        )
-                    )
-                    for j in range(len(topics.topics))
-                )
-            )
-        )
 
     async def assemble(self, state: State) -> dict[str, Any]:
         """Assemble the course in outline order, with its glossary and requirements coverage."""

@@ -7,6 +7,7 @@ from typing import Any
 from coursegen.chains.estimate import estimate_course
 from coursegen.chains.schemas import Course, CourseOptions, CourseRequest
 from coursegen.graph import build_graph
+from coursegen.graph.graph import make_regenerate_builder
 from tests.support.scripted_llm import Call, Reply, ScriptedLLM
 
 
@@ -153,3 +154,28 @@ async def test_without_cover_requirements_uncovered_items_are_only_reported(
     # a topic number the plan does not have ("9.9") is dropped, not kept
     assert course.coverage[0].covered_by == [[1, 1]]
     assert json.loads(course.model_dump_json())["coverage"][1]["covered_by"] == []
+
+
+async def test_regenerating_a_theme_keeps_its_count_and_shows_the_new_map(
+    scripted_llm: ScriptedLLM, model
+):
+    course, _ = await run(scripted_llm, model, request())
+    scripted_llm.reset()
+    scripted_llm.list_count = lambda asked: asked + 2  # the cut holds here too
+    regen = make_regenerate_builder(model).compile()
+    inputs = {
+        "course": course.model_dump(mode="json"),
+        "request": request(),
+        "theme_index": 1,
+        "topic_index": None,
+        "instructions": "more practice",
+    }
+    out = await regen.ainvoke(inputs)
+
+    result = out["themes"][1]
+    assert len(result.topics.topics) == 2 and len(result.results) == 2
+    assert all(r.polished is not None for r in result.results)
+    assert [c.schema for c in scripted_llm.calls].count("ThemeTopics") == 1
+    for call in scripted_llm.calls_for("TopicContent"):
+        assert len(call.data["course_map"]) == 3 + 6
+        assert call.data["topic"]["number"].startswith("2.")
