@@ -165,12 +165,12 @@ class CourseNodes:
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one theme's failure must not lose the other themes
-            code = "revision_failed" if inputs.must_cover else "theme_failed"
             message = _failure(exc)
-            writer(
-                {"type": "error", "theme": index, "code": code, "message": message}
-                | {"retryable": True}
-            )
+            if inputs.must_cover:  # the theme keeps its topics: not an error of the theme
+                where = {"code": "revision_failed", "message": f"theme {index + 1}: {message}"}
+            else:
+                where = {"theme": index, "code": "theme_failed", "message": message}
+            writer({"type": "error", **where, "retryable": True})
             return ThemeResult(topics=None, results=[], error=message), _spent("topics", exc)
         topics = _model(ThemeTopics, done["output"])
         writer({"type": "topics", "theme": index, "topics": _dump(topics)})

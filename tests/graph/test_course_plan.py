@@ -8,7 +8,7 @@ from coursegen.chains.estimate import estimate_course
 from coursegen.chains.schemas import Course, CourseOptions, CourseRequest
 from coursegen.graph import build_graph
 from coursegen.graph.graph import make_regenerate_builder
-from tests.support.scripted_llm import Call, Reply, ScriptedLLM
+from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 
 
 def request(requirements: str = "", **options: Any) -> CourseRequest:
@@ -179,3 +179,22 @@ async def test_regenerating_a_theme_keeps_its_count_and_shows_the_new_map(
     for call in scripted_llm.calls_for("TopicContent"):
         assert len(call.data["course_map"]) == 3 + 6
         assert call.data["topic"]["number"].startswith("2.")
+
+
+async def test_a_failed_revision_keeps_the_plan_it_had(scripted_llm: ScriptedLLM, model):
+    uncovered = uncovered_once(scripted_llm)
+
+    def script(call: Call) -> Reply:
+        if call.schema == "ThemeTopics" and "must_cover" in call.data:
+            return Fault("http", status=400)  # not transient: the re-plan fails at once
+        return uncovered(call)
+
+    scripted_llm.script = script
+    course, events = await run(scripted_llm, model, request("Beginner level; worked examples."))
+
+    errors = [e for e in events if e["type"] == "error"]
+    assert [(e["code"], "theme" in e) for e in errors] == [("revision_failed", False)]
+    assert errors[0]["message"].startswith("theme 3: ")
+    assert [len(t.topics) for t in course.themes] == [2, 2, 2]
+    assert all(t.polished is not None for theme in course.themes for t in theme.topics)
+    assert course.themes[2].error is None
