@@ -166,6 +166,7 @@ class CourseNodes:
             raise
         except Exception as exc:  # one theme's failure must not lose the other themes
             message = _failure(exc)
+            where: dict[str, Any]
             if inputs.must_cover:  # the theme keeps its topics: not an error of the theme
                 where = {"code": "revision_failed", "message": f"theme {index + 1}: {message}"}
             else:
