@@ -424,3 +424,15 @@ def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert again.exit_code == 1 and "no active key" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def test_progress_view_reads_the_requirements_check() -> None:
+    from coursegen.cli.progress import ProgressView
+
+    view = ProgressView()
+    check = {"coverage": [], "uncovered": ["Reading documentation"], "revising": [2]}
+    view.apply({"type": "review", "data": check})
+    assert view.line == "requirements not covered: Reading documentation"
+    assert view.outline is None  # not an outline review
+    view.apply({"type": "review", "data": {"outline": {"themes": [{"title": "Intro"}]}}})
+    assert view.themes == ["Intro"] and view.line == "the outline awaits review"

@@ -13,8 +13,8 @@ from pydantic import (
 
 from coursegen.prompts import LANGUAGE_NAMES
 
-Stage = Literal["outline", "topics", "content", "polish"]
-STAGES: tuple[Stage, ...] = ("outline", "topics", "content", "polish")
+Stage = Literal["outline", "topics", "coverage", "content", "polish"]
+STAGES: tuple[Stage, ...] = ("outline", "topics", "coverage", "content", "polish")
 
 
 def json_integer(value: Any) -> Any:
@@ -49,6 +49,11 @@ class CourseOptions(_Strict):
     )
     review_outline: StrictBool = Field(
         default=False, description="Stop after the outline until a person approves or edits it."
+    )
+    cover_requirements: StrictBool = Field(
+        default=True,
+        description="Re-plan the topics once, before any lesson is written, when the topics "
+        "leave requirement items uncovered.",
     )
 
     _integers = field_validator("themes", "topics_per_theme", mode="before")(json_integer)
@@ -123,6 +128,26 @@ class ThemeTopics(_Output):
     topics: list[TopicOutline] = Field(min_length=1, description="Topics in order of study.")
 
 
+class ItemCoverage(_Output):
+    """Which planned topics satisfy one requirement item."""
+
+    item: int = Field(ge=1, description="Number of the requirement item.")
+    topics: list[str] = Field(
+        description='Numbers of the topics that satisfy it, as in course_map ("2.3").'
+    )
+    theme: int = Field(
+        default=0, ge=0, description="For an item no topic satisfies: the theme it fits; else 0."
+    )
+
+
+class CoverageMap(_Output):
+    """The requirement items of a course and the planned topics that satisfy each."""
+
+    items: list[ItemCoverage] = Field(
+        min_length=1, description="One entry per requirement item, in order."
+    )
+
+
 class WorkedExample(_Output):
     """A worked example: a problem and its detailed solution."""
 
@@ -138,6 +163,13 @@ class SelfCheckQuestion(_Output):
     answer: str = Field(min_length=1, description="The expected answer.")
 
 
+class TermDefinition(_Output):
+    """A key term the lesson introduces, with its definition."""
+
+    term: str = Field(min_length=1, description="The term, as the topic's key_terms write it.")
+    definition: str = Field(min_length=1, description="One or two sentences defining it.")
+
+
 class TopicContent(_Output):
     """The learning material of one topic."""
 
@@ -146,6 +178,9 @@ class TopicContent(_Output):
     examples: list[WorkedExample] = Field(description="1–3 worked examples.")
     self_check: list[SelfCheckQuestion] = Field(
         min_length=3, max_length=5, description="3–5 self-check questions with answers."
+    )
+    definitions: list[TermDefinition] = Field(
+        default_factory=list, description="Definitions of the key terms this topic introduces."
     )
 
 

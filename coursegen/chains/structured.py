@@ -51,15 +51,34 @@ class StageResult(BaseModel, Generic[OutputT]):
     usage: TokenUsage = Field(description="Tokens spent on this call (re-asks included).")
 
 
-def _schema_prompt(schema: type[BaseModel]) -> str:
-    return "JSON schema of the answer:\n" + json.dumps(schema.model_json_schema())
+ListBounds = dict[str, tuple[int, int]]
+"""Top-level list fields of a schema and the (fewest, most) items the model is asked for."""
+
+
+def bounded_schema(json_schema: dict[str, Any], bounds: ListBounds | None) -> dict[str, Any]:
+    """Return a copy of a JSON schema whose top-level lists carry `minItems` / `maxItems`."""
+    if not bounds:
+        return json_schema
+    properties = dict(json_schema.get("properties") or {})
+    for field, (fewest, most) in bounds.items():
+        properties[field] = {**properties[field], "minItems": fewest, "maxItems": most}
+    return {**json_schema, "properties": properties}
+
+
+def _schema_prompt(json_schema: dict[str, Any]) -> str:
+    return "JSON schema of the answer:\n" + json.dumps(json_schema)
 
 
 def bind_structured(
-    model: BaseChatModel, schema: type[BaseModel], mode: StructuredMode
+    model: BaseChatModel,
+    schema: type[BaseModel],
+    mode: StructuredMode,
+    bounds: ListBounds | None = None,
 ) -> Runnable[Any, Any]:
     """Bind a model so that its raw (streamable) answer is JSON of the given schema.
 
+    `bounds` put list lengths into the schema sent, for providers that enforce them (answers
+    are still validated against `schema`, so the caller decides what a wrong count means).
     For OpenAI-compatible servers the response format travels in `extra_body`: this keeps
     langchain-openai on its plain streaming path, which yields each token once, instead of
     the beta stream helper that re-parses the growing JSON at every chunk.
@@ -67,13 +86,22 @@ def bind_structured(
     name = schema.__name__
     if mode == "function_calling":
         tool = convert_to_openai_tool(schema)
-        return model.bind_tools([tool], tool_choice=tool["function"]["name"])
+        function = tool["function"]
+        tool = {
+            **tool,
+            "function": {**function, "parameters": bounded_schema(function["parameters"], bounds)},
+        }
+        return model.bind_tools([tool], tool_choice=function["name"])
     if mode == "json_mode":
         response_format: dict[str, Any] = {"type": "json_object"}
     else:
         response_format = {
             "type": "json_schema",
-            "json_schema": {"name": name, "schema": schema.model_json_schema(), "strict": False},
+            "json_schema": {
+                "name": name,
+                "schema": bounded_schema(schema.model_json_schema(), bounds),
+                "strict": False,
+            },
         }
     if isinstance(model, BaseChatOpenAI):
         return model.bind(extra_body={"response_format": response_format})
@@ -148,23 +176,28 @@ def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list
 
 
 def structured_output(
-    model: BaseChatModel, schema: type[OutputT], mode: StructuredMode = "json_schema"
+    model: BaseChatModel,
+    schema: type[OutputT],
+    mode: StructuredMode = "json_schema",
+    bounds: ListBounds | None = None,
 ) -> Runnable[PromptValue, StageResult[OutputT]]:
     """Return a runnable: prompt value -> validated `StageResult[schema]`.
 
     The answer is always streamed, so token callbacks (LangGraph's `messages` stream, our
     progress events) see it as it is written. An invalid answer is re-asked once with the
-    validation error; a second failure raises `StructuredOutputError`.
+    validation error; a second failure raises `StructuredOutputError`. `bounds` are list
+    lengths sent with the schema (see `bind_structured`).
     """
-    bound = bind_structured(model, schema, mode)
+    bound = bind_structured(model, schema, mode, bounds)
     result_type = StageResult[schema]  # type: ignore[valid-type]
+    sent = bounded_schema(schema.model_json_schema(), bounds)
 
     def prepare(prompt: PromptValue) -> list[BaseMessage]:
         messages = prompt.to_messages()
         if mode == "json_mode":
             messages = [
                 *messages[:-1],
-                HumanMessage(f"{messages[-1].content}\n\n{_schema_prompt(schema)}"),
+                HumanMessage(f"{messages[-1].content}\n\n{_schema_prompt(sent)}"),
             ]
         return messages
 

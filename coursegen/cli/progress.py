@@ -55,6 +55,13 @@ class ProgressView:
                 if stage in self.tasks:
                     total = counts["total"] or None
                     self.progress.update(self.tasks[stage], completed=counts["done"], total=total)
+        elif kind == "review" and "coverage" in data:  # the plan's requirements check
+            missing = data.get("uncovered") or []
+            self.line = (
+                f"requirements not covered: {'; '.join(missing)}"
+                if missing
+                else ("every requirement item is covered")
+            )
         elif kind in ("outline", "review"):
             self.outline = data["outline"]
             self.themes = [t["title"] for t in data["outline"]["themes"]]

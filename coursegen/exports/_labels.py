@@ -24,6 +24,7 @@ class Labels:
     failed: str
     quiz_title: str
     no_lms: str
+    glossary: str = "Glossary"
 
 
 ENGLISH = Labels(
@@ -60,6 +61,7 @@ RUSSIAN = Labels(
     failed="Этот урок не удалось написать.",
     quiz_title="Проверьте себя: {theme}",
     no_lms="Нет связи с LMS: результат не сохраняется.",
+    glossary="Глоссарий",
 )
 
 _BY_LANGUAGE = {"en": ENGLISH, "ru": RUSSIAN}

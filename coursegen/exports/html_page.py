@@ -4,6 +4,7 @@ from coursegen.chains.schemas import Course, CourseTheme
 from coursegen.exports._assets import asset
 from coursegen.exports._course import CourseInput, load_course, theme_key, topic_key
 from coursegen.exports._document import html_page, inline_script, inline_style
+from coursegen.exports._glossary import anchor_link, glossary_html
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._markup import esc, plain_html
 from coursegen.exports._sections import score_board, topic_html
@@ -22,7 +23,7 @@ def to_html(course: CourseInput) -> str:
         [
             header,
             _toc(course, labels),
-            f"<main>{themes}</main>",
+            f"<main>{themes}{glossary_html(course, 2, labels, anchor_link)}</main>",
             score_board(labels),
             inline_script(asset("quiz.js")),
         ]

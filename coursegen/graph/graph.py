@@ -1,4 +1,4 @@
-"""Wire the course pipeline into a StateGraph: outline → review → per-theme fan-out → assemble."""
+"""Wire the course pipeline: outline → review → topics per theme → plan → lessons → course."""
 
 from functools import lru_cache
 from typing import Any
@@ -14,6 +14,7 @@ from coursegen.chains.stages import CourseChains, build_course_chains
 from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import ChainsResolver, CourseNodes
+from coursegen.graph.regenerate import RegenerateNodes
 from coursegen.graph.state import InputState, OutputState, RegenerateState, State
 
 GRAPH_NAME = "coursegen"
@@ -54,12 +55,20 @@ def make_builder(
     builder.add_node("plan_outline", nodes.plan_outline)
     builder.add_node("review_outline", nodes.review_outline)
     # mypy cannot match a node that takes a TypedDict `Send` payload against `StateNode`
-    builder.add_node("write_theme", nodes.write_theme)  # type: ignore[arg-type]
+    builder.add_node("plan_topics", nodes.plan_topics)  # type: ignore[arg-type]
+    builder.add_node("plan_course", nodes.plan_course)
+    builder.add_node("write_topic", nodes.write_topic)  # type: ignore[arg-type]
     builder.add_node("assemble", nodes.assemble)
     builder.add_edge(START, "plan_outline")
     builder.add_edge("plan_outline", "review_outline")
-    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["write_theme"])
-    builder.add_edge("write_theme", "assemble")
+    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["plan_topics"])
+    # The barrier: the course map needs every theme's topics (the slowest topics call is on
+    # the critical path anyway); a coverage revision loops back through plan_topics once.
+    builder.add_edge("plan_topics", "plan_course")
+    builder.add_conditional_edges(
+        "plan_course", nodes.route_plan, ["plan_topics", "write_topic", "assemble"]
+    )
+    builder.add_edge("write_topic", "assemble")
     builder.add_edge("assemble", END)
     return builder
 
@@ -68,7 +77,7 @@ def make_regenerate_builder(
     model: BaseChatModel | None = None, mode: StructuredMode | None = None
 ) -> StateGraph[Any, Any, Any, Any]:
     """Return the graph that rewrites one theme or topic of an existing course."""
-    nodes = CourseNodes(_resolver(model, mode))
+    nodes = RegenerateNodes(CourseNodes(_resolver(model, mode)))
     regen = StateGraph(RegenerateState, context_schema=Context)
     regen.add_node("regenerate", nodes.regenerate)
     regen.add_edge(START, "regenerate")

@@ -16,6 +16,7 @@ from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
 from coursegen.chains.schemas import TokenUsage
+from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.events import TokenRelay
 
@@ -100,7 +101,7 @@ async def llm_call(
     started = time.perf_counter()
     try:
         result = await chain.ainvoke(inputs, config)
-    except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
+    except (StructuredOutputError, ShortAnswerError) as exc:  # the tokens were spent all the same
         _report_usage(stage, exc.usage, started)
         raise
     except openai.APIStatusError as exc:

@@ -31,6 +31,9 @@ SERDE = JsonPlusSerializer(
             "GlossaryEntry",
             "Citation",
             "RequirementCoverage",
+            "TermDefinition",
+            "ItemCoverage",
+            "CoverageMap",
         )
     ]
     + [("coursegen.graph.state", "ThemeResult"), ("coursegen.graph.state", "TopicResult")]

@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 
 from coursegen.chains import structured
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, TokenUsage
+from coursegen.chains.schemas import CourseOptions, CourseRequest, CourseUsage, Outline, TokenUsage
 from coursegen.chains.stages import build_outline_chain
-from coursegen.chains.structured import StructuredOutputError, parse_answer
+from coursegen.chains.structured import StructuredOutputError, bounded_schema, parse_answer
 from tests.support.scripted_llm import Call, Fault, default_answer
 
-REQUEST = CourseRequest(course_name="Statistics for biologists", language="en")
+REQUEST = CourseRequest(
+    course_name="Statistics for biologists", language="en", options=CourseOptions(themes=3)
+)
 
 
 def _tokens(call: Call, answer: str) -> TokenUsage:
@@ -81,7 +83,10 @@ async def test_json_schema_mode_sends_the_schema_as_response_format(model, scrip
     fmt = body["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["name"] == "Outline"
-    assert fmt["json_schema"]["schema"] == Outline.model_json_schema()
+    # the request's count travels in the schema: minItems = maxItems = 3
+    assert fmt["json_schema"]["schema"] == bounded_schema(
+        Outline.model_json_schema(), {"themes": (3, 3)}
+    )
     assert "tools" not in body
 
 
@@ -93,7 +98,7 @@ async def test_json_mode_end_to_end(model, scripted_llm):
     assert call.body["response_format"] == {"type": "json_object"}
     assert "tools" not in call.body
     last = call.messages[-1]["content"]
-    schema = json.dumps(Outline.model_json_schema())
+    schema = json.dumps(bounded_schema(Outline.model_json_schema(), {"themes": (3, 3)}))
     assert last.endswith(f"</course_data>\n\nJSON schema of the answer:\n{schema}")
     assert call.data["course_name"] == "Statistics for biologists"
 

@@ -206,6 +206,15 @@ async def test_regenerate_topic_leaves_the_rest_identical(
     assert [c.schema for c in regen_calls] == ["TopicContent", "PolishedTopic"]
     assert "Revision request: simpler" in regen_calls[0].data["requirements"]
     assert after["usage"]["total"]["calls"] == before["usage"]["total"]["calls"] + 2
+    # the rewritten lesson still sees the whole course by number
+    assert len(regen_calls[0].data["course_map"]) == 2 + 4
+    assert regen_calls[0].data["topic"]["number"] == "2.1"
+    # the glossary follows the lessons: the rewritten one defines no term any more
+    introduced = [(g["theme"], g["topic"]) for g in before["glossary"]]
+    assert (2, 1) in introduced and len(introduced) == 4
+    assert [(g["theme"], g["topic"]) for g in after["glossary"]] == [
+        t for t in introduced if t != (2, 1)
+    ]
 
 
 async def test_idempotency_key_returns_the_same_job(client: httpx.AsyncClient) -> None:
@@ -302,3 +311,6 @@ async def test_estimate_predicts_calls_and_tokens(
     assert spent / 3 < estimate["prompt_tokens"] < spent * 3  # the scripted server counts chars / 4
     default = (await client.post("/courses/estimate", json={"course_name": "x"})).json()
     assert default["themes"] == 6 and default["calls"] == 1 + 6 + 2 * 24
+    with_items = {**body, "requirements": "Beginner level; worked examples"}
+    checked = (await client.post("/courses/estimate", json=with_items)).json()
+    assert checked["calls"] == estimate["calls"] + 1  # one coverage check of the plan

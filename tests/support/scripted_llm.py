@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
+SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends to the last message
 
 
 @dataclass
@@ -66,29 +67,86 @@ def _russian(call: Call) -> bool:
     return "Пиши на" in call.system
 
 
-def default_answer(call: Call) -> dict[str, Any]:
-    """Build a schema-valid answer from the request, echoing its data so tests can check it."""
+def sent_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema a request sends (response_format, forced tool, or json_mode prompt)."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return dict(fmt["json_schema"]["schema"])
+    tools = body.get("tools") or []
+    if tools:
+        return dict(tools[0]["function"]["parameters"])
+    for message in reversed(body["messages"]):
+        _, marker, schema = str(message.get("content") or "").rpartition(SCHEMA_MARKER)
+        if marker:
+            return dict(json.loads(schema))
+    return {}
+
+
+def asked_count(call: Call, field: str) -> int:
+    """How many items of the list `field` a call asks for: the schema's bounds if it has them
+    (the lower one), else the prompt's "exactly N", else 3."""
+    bounds = (sent_schema(call.body).get("properties") or {}).get(field) or {}
+    if "minItems" in bounds:
+        return int(bounds["minItems"])
+    match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
+    return int(match.group(1)) if match else 3
+
+
+def _follow_up_offset(call: Call, field: str) -> int:
+    """Items already given when the call is a follow-up for the missing ones (else 0)."""
+    last = str(call.messages[-1].get("content") or "")
+    if not ("missing" in last or "недостающ" in last) or len(call.messages) < 2:
+        return 0
+    try:
+        return len(json.loads(str(call.messages[-2].get("content") or "")).get(field, []))
+    except ValueError:
+        return 0
+
+
+def _list_items(call: Call, field: str, list_count: Callable[[int], int] | None) -> range:
+    asked = asked_count(call, field)
+    count = list_count(asked) if list_count else asked
+    start = _follow_up_offset(call, field) + 1
+    return range(start, start + max(1, count))
+
+
+def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -> dict[str, Any]:
+    """Build a schema-valid answer from the request, echoing its data so tests can check it.
+
+    Lists (themes, topics) have as many items as the schema's bounds (or the prompt) ask
+    for, or `list_count(asked)` of them; a follow-up call's items are numbered on from the
+    ones already given.
+    """
     ru = _russian(call)
     data = call.data
     if call.schema == "Outline":
-        match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
-        count = int(match.group(1)) if match else 3
         word = "Тема" if ru else "Theme"
         return {
             "themes": [
                 {"title": f"{word} {i}", "description": f"{word} {i} — {data.get('course_name')}"}
-                for i in range(1, count + 1)
+                for i in _list_items(call, "themes", list_count)
             ]
         }
     if call.schema == "ThemeTopics":
-        match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
-        count = int(match.group(1)) if match else 3
         theme = data["theme"]["title"]
         word = "Топик" if ru else "Topic"
         return {
             "topics": [
-                {"title": f"{theme} / {word} {i}", "description": f"{word} {i}"}
-                for i in range(1, count + 1)
+                {
+                    "title": f"{theme} / {word} {i}",
+                    "description": f"{word} {i}",
+                    "key_terms": [f"{theme} / {word} {i} term"],
+                }
+                for i in _list_items(call, "topics", list_count)
+            ]
+        }
+    if call.schema == "CoverageMap":  # every item covered by the first topic of the map
+        numbers = [line.split()[0] for line in data.get("course_map", [])]
+        first = next((n for n in numbers if re.fullmatch(r"\d+\.\d+", n)), "1.1")
+        return {
+            "items": [
+                {"item": n, "topics": [first], "theme": 0}
+                for n in range(1, len(data.get("requirements", [])) + 1)
             ]
         }
     topic = data.get("topic", {})
@@ -105,6 +163,10 @@ def default_answer(call: Call) -> dict[str, Any]:
             "key_points": [f"{title}: 1", f"{title}: 2", f"{title}: 3"],
             "examples": [{"title": "E1", "problem": "P", "solution": "S"}],
             "self_check": qa,
+            "definitions": [
+                {"term": term, "definition": f"{term}: defined in {title}"}
+                for term in (topic.get("key_terms", []) if isinstance(topic, dict) else [])
+            ],
         }
     if call.schema == "PolishedTopic":
         draft = data.get("draft", {})
@@ -134,12 +196,7 @@ def schema_name(body: dict[str, Any]) -> str:
     if tools:
         return str(tools[0]["function"]["name"])
     # json_mode: the chain appends "JSON schema of the answer:\n{...}" to the last message.
-    for message in reversed(body["messages"]):
-        text = str(message.get("content") or "")
-        _, marker, schema = text.rpartition("JSON schema of the answer:\n")
-        if marker:
-            return str(json.loads(schema).get("title", "unknown"))
-    return "unknown"
+    return str(sent_schema(body).get("title", "unknown"))
 
 
 class ScriptedLLM:
@@ -147,7 +204,10 @@ class ScriptedLLM:
 
     `script(call)` may return an answer (dict or raw text), a `Fault`, or None for the
     default schema-valid answer. Answers stream in `chunk_chars`-sized pieces with
-    `first_token_s` before the first and `token_s` between the others.
+    `first_token_s` before the first and `token_s` between the others. `list_count` makes a
+    model that picks its own list lengths: given how many themes or topics a call asks for,
+    it says how many the default answer has (`lambda n: n - 1` writes fewer, `lambda n: 4`
+    ignores the count).
     """
 
     def __init__(
@@ -157,8 +217,10 @@ class ScriptedLLM:
         first_token_s: float = 0.0,
         token_s: float = 0.0,
         chunk_chars: int = 6,
+        list_count: Callable[[int], int] | None = None,
     ) -> None:
         self.script = script
+        self.list_count = list_count
         self.first_token_s = first_token_s
         self.token_s = token_s
         self.chunk_chars = chunk_chars
@@ -220,13 +282,14 @@ class ScriptedLLM:
         if isinstance(reply, str):
             return reply
         if isinstance(reply, Fault):
-            answer = json.dumps(default_answer(call), ensure_ascii=False)
+            answer = json.dumps(default_answer(call, self.list_count), ensure_ascii=False)
             if reply.kind == "invalid":
                 return reply.text or '{"wrong": true}'
             if reply.kind == "truncate":
                 return answer[: len(answer) // 2]
             return answer
-        return json.dumps(reply if reply is not None else default_answer(call), ensure_ascii=False)
+        answer = reply if reply is not None else default_answer(call, self.list_count)
+        return json.dumps(answer, ensure_ascii=False)
 
     def _delta(self, call: Call, piece: str) -> dict[str, Any]:
         if call.body.get("tools"):

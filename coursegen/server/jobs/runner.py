@@ -12,7 +12,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from coursegen.chains.models import ProviderConfigError
-from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
+from coursegen.chains.plan import glossary
+from coursegen.chains.schemas import CourseTheme, CourseUsage, Stage, TokenUsage
+from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
@@ -41,6 +43,8 @@ def error_of(exc: BaseException) -> dict[str, Any]:
         code, retryable = "provider_config", False
     elif isinstance(exc, StructuredOutputError):
         code, retryable = "invalid_output", True
+    elif isinstance(exc, ShortAnswerError):
+        code, retryable = "short_output", True
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         code, retryable = "provider_auth", False
     elif isinstance(exc, openai.APIError):
@@ -242,6 +246,9 @@ class JobRunner:
         await self._stream(self.regenerate_graph, inputs, config, events, running)
         merged = dict(events.snapshot.course)
         merged["usage"] = running[0].model_dump(mode="json")
+        # A rewritten lesson may define other terms: the glossary follows the lessons.
+        themes = [CourseTheme.model_validate(t) for t in merged.get("themes", [])]
+        merged["glossary"] = [g.model_dump(mode="json") for g in glossary(themes)]
         self._complete(events, merged)
         return JobStatus.COMPLETED
 

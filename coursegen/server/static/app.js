@@ -221,6 +221,11 @@
       renderStatus();
     },
     review(d) {
+      if (d.coverage) {
+        // The plan's requirements check (no pause): say which items no topic covers.
+        renderCoverage(d.uncovered || []);
+        return;
+      }
       state.review = d.outline;
       state.reviewShown = false;
     },
@@ -310,6 +315,7 @@
     topic.error = null;
     state.streams.delete(streamKey(stage, d.theme, d.topic));
     renderTopic(d.theme, d.topic);
+    if (kind === "content") renderGlossary();
   }
 
   function onEvent(event) {
@@ -548,6 +554,7 @@
     $("c-description").textContent = course.description || "";
     $("c-description").hidden = !course.description;
     document.title = `${course.course_name || "Course"} — coursegen`;
+    $("coverage").hidden = true; // a `review` event of this job shows it again
     renderThemes();
     renderStatus();
   }
@@ -675,6 +682,38 @@
       renderTopics(i);
     });
     exportsVisibility();
+    renderGlossary();
+  }
+
+  // Each term the lessons define, once (the first lesson in course order wins, as in the
+  // course's own glossary), with the number of the topic that introduces it.
+  function renderGlossary() {
+    const seen = new Set();
+    const items = [];
+    state.course.themes.forEach((theme, i) =>
+      (theme.topics || []).forEach((topic, j) => {
+        for (const entry of topic.content?.definitions || []) {
+          const key = (entry.term || "").trim().toLowerCase();
+          if (!key || seen.has(key)) continue;
+          seen.add(key);
+          items.push(
+            el("dt", { text: entry.term }),
+            el("dd", { text: `${entry.definition} (${i + 1}.${j + 1} ${topic.title})` }),
+          );
+        }
+      }),
+    );
+    setLanguage($("glossary"));
+    $("glossary-list").replaceChildren(...items);
+    $("glossary").hidden = !items.length;
+  }
+
+  function renderCoverage(uncovered) {
+    const node = $("coverage");
+    node.textContent = uncovered.length
+      ? `Requirements no topic covers: ${uncovered.join("; ")}`
+      : "Every requirement item is covered by a planned topic.";
+    node.hidden = false;
   }
 
   // Downloads once the run is over: during review or writing the course is not there yet.
