@@ -24,7 +24,7 @@ from coursegen.chains.schemas import (
     ThemeTopics,
 )
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.context import Context
 from coursegen.graph.events import TokenRelay
 from coursegen.graph.state import RegenerateState, State, ThemeResult, ThemeTask, TopicResult
@@ -58,7 +58,7 @@ def _at_most(value: ModelT, field: str, count: int | None) -> ModelT:
 
 def _spent(stage: Stage, exc: Exception) -> CourseUsage:
     """What a failed call still cost (an answer that failed validation was paid for)."""
-    if isinstance(exc, StructuredOutputError):
+    if isinstance(exc, StructuredOutputError | TruncatedAnswer):
         return CourseUsage().add(stage, exc.usage)
     return CourseUsage()
 

@@ -15,7 +15,7 @@ from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
 from coursegen.chains.schemas import TokenUsage
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.events import TokenRelay
 
 
@@ -36,6 +36,7 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.InternalServerError,
     *_transport_errors(),
     TimeoutError,
+    TruncatedAnswer,  # the stream ended inside the JSON: a cut, like a dropped connection
 )
 
 
@@ -64,7 +65,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def is_transient(exc: Exception) -> bool:
-    """Retry provider hiccups; never a validation failure (it was already re-asked once)."""
+    """Retry provider hiccups and cut-off answers; never a validation failure (it was already
+    re-asked once)."""
     if isinstance(exc, openai.APIStatusError):
         if (wait := retry_after(exc)) is not None and wait > MAX_RETRY_AFTER_S:
             return False
@@ -97,7 +99,7 @@ async def llm_call(
     started = time.perf_counter()
     try:
         result = await runnable.ainvoke(inputs)
-    except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
+    except (StructuredOutputError, TruncatedAnswer) as exc:  # the tokens were spent all the same
         _report_usage(stage, exc.usage, started)
         raise
     except openai.APIStatusError as exc:

@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
 from coursegen.server import metrics
@@ -43,7 +43,7 @@ def error_of(exc: BaseException) -> dict[str, Any]:
         code, retryable = "invalid_output", True
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         code, retryable = "provider_auth", False
-    elif isinstance(exc, openai.APIError):
+    elif isinstance(exc, openai.APIError | TruncatedAnswer):
         code, retryable = "provider_error", True
     else:
         code, retryable = "internal", True
