@@ -73,7 +73,8 @@ class RedisBroker(LocalBroker):
         super().__init__()
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(url)
+        # Bounded waits: a Redis that does not answer must not hold a request for ever.
+        self.redis = redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
         self.replica_id = replica_id
         self._listener: asyncio.Task[None] | None = None
 
@@ -105,6 +106,9 @@ class RedisBroker(LocalBroker):
         await self.redis.publish(f"{self.EVENTS}{job_id}", payload)
 
     async def control(self, message: dict[str, Any]) -> None:
+        # This replica acts at once, Redis or not; the others hear it through Redis (and
+        # act twice on their own messages, which cancels and wakes allow).
+        await super().control(message)
         await self.redis.publish(self.CONTROL, orjson.dumps(message))
 
     async def _listen(self, pubsub: Any) -> None:

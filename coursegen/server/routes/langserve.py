@@ -104,7 +104,7 @@ def _declare_errors(app: FastAPI) -> None:
         if isinstance(route, APIRoute) and route.path.startswith(("/course/", "/chains/")):
             codes: tuple[int, ...] = (401,)
             if "POST" in (route.methods or ()):
-                codes = (401, 413, 429)
+                codes = (401, 413, 429, 503)
                 if route.path.startswith("/course/") and route.path.endswith(("/invoke", "/batch")):
-                    codes = (401, 402, 413, 429)
+                    codes = (401, 402, 413, 429, 503)
             route.responses = {**errors(*codes), **route.responses}
