@@ -49,15 +49,19 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             yield saver
         return
     import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from coursegen.server._sqlite_saver import PatientSqliteSaver
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(settings.sqlite_path) as conn:
+    # The same busy timeout as the job store's connection: a lock one of them waits out does
+    # not fail the other.
+    wait_s = settings.sqlite_busy_timeout_s
+    async with aiosqlite.connect(settings.sqlite_path, timeout=wait_s) as conn:
         # WAL lets the job store read while the checkpointer writes to the same file; in WAL
         # mode NORMAL survives a killed process (only a power cut may lose the last commits)
         # and saves an fsync per checkpoint write, as the job store's connection does.
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        sqlite_saver = AsyncSqliteSaver(conn, serde=SERDE)
+        sqlite_saver = PatientSqliteSaver(conn, serde=SERDE, busy_timeout_s=wait_s)
         await sqlite_saver.setup()
         yield sqlite_saver
