@@ -37,6 +37,26 @@ SERDE = JsonPlusSerializer(
 )
 
 
+async def threads_with_prefix(saver: BaseCheckpointSaver, prefix: str) -> list[str]:
+    """The checkpoint threads whose id starts with `prefix` (the savers list by thread only)."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    sql = "SELECT DISTINCT thread_id FROM {table} WHERE substr(thread_id, 1, {n}) = {p}"
+    tables = ("checkpoints", "writes")
+    if isinstance(saver, AsyncSqliteSaver):
+        query = " UNION ".join(sql.format(table=t, n="?", p="?") for t in tables)
+        async with saver.lock, saver.conn.execute(query, [len(prefix), prefix] * 2) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    assert isinstance(saver, AsyncPostgresSaver), type(saver)
+    tables = ("checkpoints", "checkpoint_writes")
+    query = " UNION ".join(sql.format(table=t, n="%s", p="%s") for t in tables)
+    async with saver._cursor() as cursor:  # the saver's own connection handling
+        await cursor.execute(query, [len(prefix), prefix] * 2)
+        return [row["thread_id"] for row in await cursor.fetchall()]
+
+
 @asynccontextmanager
 async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver]:
     """Yield a ready checkpointer for the lifetime of the app (tables created if missing)."""

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         "for a lock another connection holds before its write fails (checkpoint writes are "
         "then retried).",
     )
+    thread_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="LangServe threads unused this long are deleted with their checkpoints.",
+    )
     database_url: str | None = Field(default=None, description="postgresql://… for scale-out.")
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")
     host: str = Field(default="127.0.0.1")

@@ -10,6 +10,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from coursegen.chains.schemas import CourseRequest
 from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.checkpointer import threads_with_prefix
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
 from coursegen.server.jobs.runner import new_action
@@ -133,4 +134,7 @@ class JobService:
         if job.status not in TERMINAL:
             await self.cancel(job)
         await self.store.delete(job.id)
-        await self.checkpointer.adelete_thread(job.id)
+        # The job's own thread, and one per regeneration (each holds the request and the
+        # instructions it was given): none may outlive the job.
+        for thread in [job.id, *await threads_with_prefix(self.checkpointer, f"{job.id}:")]:
+            await self.checkpointer.adelete_thread(thread)
