@@ -4,13 +4,20 @@ after COURSEGEN_THREAD_TTL_S."""
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
 
 from coursegen.server.app import create_app
+from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
+from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.server_process import wait_until
@@ -86,3 +93,22 @@ async def test_langserve_threads_expire_after_the_ttl_and_jobs_do_not(
                 lambda: "local:old" not in threads(settings), 15, "the thread to expire"
             )
             assert job_id in threads(settings)  # a job's checkpoints go with the job only
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def saver(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each checkpointer the server opens, on a database of this test's own."""
+    if request.param == "sqlite":
+        async with open_checkpointer(Settings(data_dir=tmp_path)) as opened:
+            yield opened
+        return
+    url = request.getfixturevalue("database_url")
+    async with open_checkpointer(Settings(database_url=url)) as opened:
+        yield opened
+
+
+async def test_threads_with_prefix_lists_exactly_the_jobs_threads(saver: Any) -> None:
+    for thread in ("j1", "j1:regenerate:a", "j1:regenerate:b", "j10:regenerate:c", "x:j1:"):
+        config: RunnableConfig = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+        await saver.aput(config, empty_checkpoint(), {}, {})
+    assert sorted(await threads_with_prefix(saver, "j1:")) == ["j1:regenerate:a", "j1:regenerate:b"]
