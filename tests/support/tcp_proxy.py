@@ -8,6 +8,10 @@ as they are accepted (a client sees its connection reset, not a hang).
 import asyncio
 import contextlib
 import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class TcpProxy:
@@ -53,7 +57,7 @@ class TcpProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _run(self, coroutine):  # type: ignore[no-untyped-def]
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     async def _cut_all(self) -> None:
