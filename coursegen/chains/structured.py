@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import from_json
 
 from coursegen.chains.schemas import TokenUsage
 
@@ -42,6 +43,23 @@ class StructuredOutputError(RuntimeError):
         self.text = text
         self.usage = usage or TokenUsage()
         """Tokens the failed attempts cost: they are paid for all the same."""
+
+
+class TruncatedAnswer(RuntimeError):
+    """The answer's stream ended inside its JSON: a transport fault, not a model mistake.
+
+    It is retried with the backoff policy like a dropped connection (never re-asked: the
+    model did nothing wrong, and a second cut must not fail the call).
+    """
+
+    def __init__(self, schema: type[BaseModel], text: str, usage: TokenUsage) -> None:
+        super().__init__(
+            f"the {schema.__name__} answer ended inside its JSON after {len(text)} characters"
+        )
+        self.schema = schema
+        self.text = text
+        self.usage = usage
+        """Tokens the cut answer cost: they are paid for all the same."""
 
 
 class StageResult(BaseModel, Generic[OutputT]):
@@ -161,10 +179,26 @@ def parse_answer(schema: type[OutputT], text: str) -> OutputT:
     kept is exactly what the schema describes, and the streamed tokens of a kept answer are
     exactly its JSON (the output models themselves ignore extras, for internal reuse).
     """
+    return schema.model_validate_json(_unfenced(text), extra="forbid")
+
+
+def _unfenced(text: str) -> str:
     stripped = text.strip()
     if stripped.startswith("```"):
         stripped = stripped.strip("`").removeprefix("json").strip()
-    return schema.model_validate_json(stripped, extra="forbid")
+    return stripped
+
+
+def is_truncated(text: str) -> bool:
+    """Whether an answer is JSON that stops before its end (the stream was cut inside it)."""
+    stripped = _unfenced(text)
+    if not stripped:
+        return False  # nothing was begun: a model that answered nothing is re-asked
+    try:
+        from_json(stripped)
+    except ValueError as exc:
+        return str(exc).startswith("EOF while parsing")
+    return False
 
 
 def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list[BaseMessage]:
@@ -185,8 +219,9 @@ def structured_output(
 
     The answer is always streamed, so token callbacks (LangGraph's `messages` stream, our
     progress events) see it as it is written. An invalid answer is re-asked once with the
-    validation error; a second failure raises `StructuredOutputError`. `bounds` are list
-    lengths sent with the schema (see `bind_structured`).
+    validation error; a second failure raises `StructuredOutputError`. An answer cut off
+    inside its JSON raises `TruncatedAnswer` (the caller's retry policy retries it). `bounds`
+    are list lengths sent with the schema (see `bind_structured`).
     """
     bound = bind_structured(model, schema, mode, bounds)
     result_type = StageResult[schema]  # type: ignore[valid-type]
@@ -207,7 +242,7 @@ def structured_output(
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
         except ValidationError as exc:
-            first_error = _short_error(exc)
+            first_error = _invalid(schema, exc, text, usage)
         retry = _repair_messages(messages, text, first_error)
         text, extra = await _stream_answer(bound, retry, config)
         return _final(result_type, schema, text, usage + extra)
@@ -218,7 +253,7 @@ def structured_output(
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
         except ValidationError as exc:
-            first_error = _short_error(exc)
+            first_error = _invalid(schema, exc, text, usage)
         retry = _repair_messages(messages, text, first_error)
         text, extra = _stream_answer_sync(bound, retry, config)
         return _final(result_type, schema, text, usage + extra)
@@ -233,8 +268,16 @@ def _short_error(exc: ValidationError) -> str:
     )
 
 
+def _invalid(schema: type[BaseModel], exc: ValidationError, text: str, usage: TokenUsage) -> str:
+    """The error to re-ask with; a cut-off answer raises `TruncatedAnswer` instead."""
+    if is_truncated(text):
+        raise TruncatedAnswer(schema, text, usage) from exc
+    return _short_error(exc)
+
+
 def _final(result_type: Any, schema: type[OutputT], text: str, usage: TokenUsage) -> Any:
     try:
         return result_type(output=parse_answer(schema, text), usage=usage)
     except ValidationError as exc:
-        raise StructuredOutputError(schema, _short_error(exc), text, usage) from exc
+        error = _invalid(schema, exc, text, usage)
+        raise StructuredOutputError(schema, error, text, usage) from exc

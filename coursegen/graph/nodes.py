@@ -24,7 +24,7 @@ from coursegen.chains.schemas import (
 )
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.context import Context
 from coursegen.graph.coverage import check_coverage
 from coursegen.graph.events import TokenRelay
@@ -54,7 +54,7 @@ def _model(cls: type[ModelT], value: Any) -> ModelT:
 
 def _spent(stage: Stage, exc: Exception) -> CourseUsage:
     """What a failed call still cost (an answer that failed validation was paid for)."""
-    if isinstance(exc, StructuredOutputError | ShortAnswerError):
+    if isinstance(exc, StructuredOutputError | ShortAnswerError | TruncatedAnswer):
         return CourseUsage().add(stage, exc.usage)
     return CourseUsage()
 

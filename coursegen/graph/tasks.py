@@ -17,7 +17,7 @@ from langgraph.types import RetryPolicy
 
 from coursegen.chains.schemas import TokenUsage
 from coursegen.chains.shape import ShortAnswerError
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.events import TokenRelay
 
 
@@ -38,6 +38,7 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.InternalServerError,
     *_transport_errors(),
     TimeoutError,
+    TruncatedAnswer,  # the stream ended inside the JSON: a cut, like a dropped connection
 )
 
 
@@ -66,7 +67,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def is_transient(exc: Exception) -> bool:
-    """Retry provider hiccups; never a validation failure (it was already re-asked once)."""
+    """Retry provider hiccups and cut-off answers; never a validation failure (it was already
+    re-asked once)."""
     if isinstance(exc, openai.APIStatusError):
         if (wait := retry_after(exc)) is not None and wait > MAX_RETRY_AFTER_S:
             return False
@@ -101,7 +103,7 @@ async def llm_call(
     started = time.perf_counter()
     try:
         result = await chain.ainvoke(inputs, config)
-    except (StructuredOutputError, ShortAnswerError) as exc:  # the tokens were spent all the same
+    except (StructuredOutputError, ShortAnswerError, TruncatedAnswer) as exc:  # tokens spent
         _report_usage(stage, exc.usage, started)
         raise
     except openai.APIStatusError as exc:

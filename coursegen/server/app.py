@@ -14,6 +14,7 @@ from coursegen.chains.stages import build_course_chains
 from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
+from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app
@@ -62,7 +63,11 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
             async with open_jobs(settings, holder.graph, saver, model) as jobs:
                 app.state.jobs = jobs
                 app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
-                yield
+                threads = ThreadRegistry(jobs.store, saver, settings.thread_ttl_s)
+                await threads.setup()
+                app.state.threads = threads
+                async with threads.sweeping():
+                    yield
         holder.graph = None
 
     app = FastAPI(

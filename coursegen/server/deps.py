@@ -9,6 +9,7 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.limits import RunSlots
 
 
@@ -19,6 +20,11 @@ def get_service(request: Request) -> JobService:
 def get_runs(request: Request) -> RunSlots:
     """The LangServe runs in flight, which count against the jobs-at-once limit."""
     return request.app.state.runs
+
+
+def get_threads(request: Request) -> ThreadRegistry:
+    """The LangServe threads, with their owners and last use."""
+    return request.app.state.threads
 
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `coursegen keys create`.")

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file lives.")
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a SQLite connection (job store and checkpoints alike) waits "
+        "for a lock another connection holds before its write fails (checkpoint writes are "
+        "then retried).",
+    )
+    thread_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="LangServe threads unused this long are deleted with their checkpoints.",
+    )
     database_url: str | None = Field(default=None, description="postgresql://… for scale-out.")
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")
     host: str = Field(default="127.0.0.1")

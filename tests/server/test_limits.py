@@ -49,11 +49,18 @@ async def test_oversized_bodies_are_refused(strict_client: httpx.AsyncClient) ->
 
 
 async def test_write_rate_is_limited_with_retry_after(strict_client: httpx.AsyncClient) -> None:
-    statuses = [(await strict_client.post("/courses/none/cancel")).status_code for _ in range(4)]
+    review = {"approve": True}
+    statuses = [
+        (await strict_client.post("/courses/none/review", json=review)).status_code
+        for _ in range(4)
+    ]
     assert statuses == [404, 404, 404, 429]
-    limited = await strict_client.post("/courses/none/cancel")
+    limited = await strict_client.post("/courses/none/review", json=review)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert (await strict_client.get("/courses")).status_code == 200  # reads are not limited
+    # Cancel and delete stop spending: the limit never holds them back.
+    assert (await strict_client.post("/courses/none/cancel")).status_code == 404
+    assert (await strict_client.delete("/courses/none")).status_code == 404
 
 
 async def test_jobs_per_owner_are_limited(

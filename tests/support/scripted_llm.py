@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import random
 import re
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,15 @@ class Call:
     status: int = 200
     client_port: int = 0
     """The client's TCP port: calls on one pooled connection share it."""
+    attempt: int = 0
+    """How many earlier calls had the same `identity` (retries and re-asks of one call)."""
+    cut: bool = False
+    """Whether the `cut_share` switch cut this answer off mid-stream."""
+
+    @property
+    def identity(self) -> str:
+        """What the call is about: its schema and data, the same on every retry and re-ask."""
+        return f"{self.schema}|{json.dumps(self.data, sort_keys=True, ensure_ascii=False)}"
 
     @property
     def data(self) -> dict[str, Any]:
@@ -208,6 +219,11 @@ class ScriptedLLM:
     model that picks its own list lengths: given how many themes or topics a call asks for,
     it says how many the default answer has (`lambda n: n - 1` writes fewer, `lambda n: 4`
     ignores the count).
+
+    `cut_share` cuts that share of the answers (those the script left to the server, not its
+    faults) off halfway: the stream ends cleanly inside the JSON. Which calls are cut
+    depends only on `cut_seed`, the call's `identity` and its `attempt`, not on the order
+    in which concurrent calls arrive.
     """
 
     def __init__(
@@ -218,9 +234,13 @@ class ScriptedLLM:
         token_s: float = 0.0,
         chunk_chars: int = 6,
         list_count: Callable[[int], int] | None = None,
+        cut_share: float = 0.0,
+        cut_seed: int = 0,
     ) -> None:
         self.script = script
         self.list_count = list_count
+        self.cut_share, self.cut_seed = cut_share, cut_seed
+        self._attempts: Counter[str] = Counter()
         self.first_token_s = first_token_s
         self.token_s = token_s
         self.chunk_chars = chunk_chars
@@ -240,6 +260,7 @@ class ScriptedLLM:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self._attempts.clear()
 
     # --- HTTP -----------------------------------------------------------------------
     async def _chat(self, request: Request) -> Response:
@@ -249,8 +270,13 @@ class ScriptedLLM:
                 len(self.calls), schema_name(body), body["messages"], body, time.monotonic()
             )
             self.calls.append(call)
+            call.attempt = self._attempts[call.identity]
+            self._attempts[call.identity] += 1
         call.client_port = request.client.port if request.client else 0
         reply = self.script(call) if self.script else None
+        if not isinstance(reply, Fault) and self.cut_share:
+            draw = random.Random(f"{self.cut_seed}|{call.identity}|{call.attempt}").random()
+            call.cut = draw < self.cut_share
         if isinstance(reply, Fault) and reply.kind == "http":
             call.status, call.ended = reply.status, time.monotonic()
             headers = (
@@ -279,6 +305,10 @@ class ScriptedLLM:
         )
 
     def _answer_text(self, call: Call, reply: Reply) -> str:
+        text = self._full_text(call, reply)
+        return text[: len(text) // 2] if call.cut else text
+
+    def _full_text(self, call: Call, reply: Reply) -> str:
         if isinstance(reply, str):
             return reply
         if isinstance(reply, Fault):

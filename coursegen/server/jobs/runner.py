@@ -15,7 +15,7 @@ from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.plan import glossary
 from coursegen.chains.schemas import CourseTheme, CourseUsage, Stage, TokenUsage
 from coursegen.chains.shape import ShortAnswerError
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
 from coursegen.server import metrics
@@ -47,7 +47,7 @@ def error_of(exc: BaseException) -> dict[str, Any]:
         code, retryable = "short_output", True
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         code, retryable = "provider_auth", False
-    elif isinstance(exc, openai.APIError):
+    elif isinstance(exc, openai.APIError | TruncatedAnswer):
         code, retryable = "provider_error", True
     else:
         code, retryable = "internal", True

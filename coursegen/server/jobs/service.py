@@ -1,18 +1,23 @@
 """Carry out the jobs API's operations on the store, and wake the workers that act on them."""
 
+import logging
 import time
 import uuid
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.chains.schemas import CourseRequest
 from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.checkpointer import threads_with_prefix
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
 from coursegen.server.jobs.runner import initial_course, new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 class JobConflict(RuntimeError):
@@ -60,7 +65,7 @@ class JobService:
         job, created = await self.store.create(job)
         if created:
             metrics.JOBS_CREATED.inc()
-            await self.broker.control({"kind": "wake"})
+            await self._notify({"kind": "wake"})
         return job, created
 
     async def get(self, job_id: str, owner: str) -> Job | None:
@@ -75,7 +80,7 @@ class JobService:
         if job.status == JobStatus.AWAITING_REVIEW:
             fields["status"] = JobStatus.QUEUED  # a worker picks it up to close it
         await self.store.update(job.id, fields)
-        await self.broker.control({"kind": "cancel", "job_id": job.id})
+        await self._notify({"kind": "cancel", "job_id": job.id})
         return await self.store.get(job.id) or job
 
     async def review(self, job: Job, answer: ReviewAnswer) -> Job:
@@ -111,11 +116,26 @@ class JobService:
             job.id, {"action": action, "status": JobStatus.QUEUED}, statuses=statuses
         ):
             raise JobConflict("the job changed meanwhile; read it again")
-        await self.broker.control({"kind": "wake"})
+        await self._notify({"kind": "wake"})
         return await self.store.get(job.id) or job
+
+    async def _notify(self, message: dict[str, Any]) -> None:
+        """Tell the workers at once; without Redis they still see it in the store (the
+        scheduler's poll, the lease heartbeat's cancel check), so a failure only delays."""
+        try:
+            await self.broker.control(message)
+        except Exception as exc:
+            log.warning(
+                "could not send %s to the workers (%s); they read it from the store",
+                message.get("kind"),
+                exc,
+            )
 
     async def delete(self, job: Job) -> None:
         if job.status not in TERMINAL:
             await self.cancel(job)
         await self.store.delete(job.id)
-        await self.checkpointer.adelete_thread(job.id)
+        # The job's own thread, and one per regeneration (each holds the request and the
+        # instructions it was given): none may outlive the job.
+        for thread in [job.id, *await threads_with_prefix(self.checkpointer, f"{job.id}:")]:
+            await self.checkpointer.adelete_thread(thread)

@@ -291,10 +291,11 @@ class SqlJobStore(ABC):
                 claimed.append(job)
         return claimed
 
-    async def renew(self, worker: str, job_ids: Sequence[str], ttl_s: float) -> set[str]:
-        """Extend this worker's leases; return the ids it still holds."""
+    async def renew(self, worker: str, job_ids: Sequence[str], ttl_s: float) -> dict[str, bool]:
+        """Extend this worker's leases; return the ids it still holds, each with whether a
+        cancel of it has been requested."""
         if not job_ids:
-            return set()
+            return {}
         marks = ", ".join("?" for _ in job_ids)
         async with self.transaction() as tx:
             await tx.run(
@@ -303,10 +304,11 @@ class SqlJobStore(ABC):
                 (time.time() + ttl_s, worker, *job_ids),
             )
             rows = await tx.fetch(
-                f"SELECT id FROM coursegen_jobs WHERE lease_owner = ? AND id IN ({marks})",
+                "SELECT id, cancel_requested FROM coursegen_jobs "
+                f"WHERE lease_owner = ? AND id IN ({marks})",
                 (worker, *job_ids),
             )
-        return {r["id"] for r in rows}
+        return {r["id"]: bool(r["cancel_requested"]) for r in rows}
 
     async def release(self, worker: str, job_ids: Sequence[str] | None = None) -> None:
         """Give leases back so that another worker can take the jobs at once."""

@@ -54,7 +54,7 @@ def job_store(settings: Settings) -> SqlJobStore:
 
         assert settings.database_url is not None
         return PostgresJobStore(settings.database_url)
-    return SqliteJobStore(settings.sqlite_path)
+    return SqliteJobStore(settings.sqlite_path, settings.sqlite_busy_timeout_s)
 
 
 @asynccontextmanager

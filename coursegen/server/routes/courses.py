@@ -57,6 +57,7 @@ ERRORS: dict[int, str] = {
     413: "The body is over the server's limit.",
     429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
     "count alike); see Retry-After.",
+    503: "The write rate cannot be counted (Redis is unreachable); see Retry-After.",
 }
 
 
@@ -91,7 +92,7 @@ def snapshot(job: Job) -> JobSnapshot:
     )
 
 
-@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429))
+@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429, 503))
 async def create_course(
     request: CourseRequest,
     response: Response,
@@ -169,14 +170,10 @@ async def course_events(
     return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
 
 
-@router.post(
-    "/{job_id}/cancel",
-    response_model=JobSnapshot,
-    dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
-)
+# Cancel and delete stop spending: they never depend on the rate limiter (nor on Redis).
+@router.post("/{job_id}/cancel", response_model=JobSnapshot, responses=errors(404))
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
-    """Stop the job and the provider calls in flight; idempotent."""
+    """Stop the job and the provider calls in flight; idempotent, never rate-limited."""
     return snapshot(await service.cancel(job))
 
 
@@ -184,7 +181,7 @@ async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     "/{job_id}/review",
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 404, 409, 413, 429, 503),
 )
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
@@ -199,7 +196,7 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
     status_code=202,
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 404, 409, 413, 429, 503),
 )
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
@@ -236,14 +233,10 @@ async def export_course_file(
     )
 
 
-@router.delete(
-    "/{job_id}",
-    status_code=204,
-    dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
-)
+@router.delete("/{job_id}", status_code=204, responses=errors(404))
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
-    """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
+    """Delete the job, its events and its checkpoints (a running job is cancelled first);
+    never rate-limited."""
     await service.delete(job)
     return Response(status_code=204)
 

@@ -4,14 +4,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
-from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service
+from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service, get_threads
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
@@ -53,15 +53,38 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
         slots.release(owner, runs)
 
 
-async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
-    """Put `thread_id` into `configurable` (LangServe drops it from request bodies).
+def thread_key(owner: str, thread: str) -> str:
+    """The checkpoint thread of an owner's `X-Thread-Id` (the one place that derives it).
 
     The owner prefixes the thread, so one tenant cannot continue another's checkpoints.
     """
+    return f"{owner}:{thread}"
+
+
+async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Put `thread_id` into `configurable` (LangServe drops it from request bodies), and
+    record the thread's use for its retention limit."""
     configurable = dict(config.get("configurable") or {})
-    thread = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
-    configurable["thread_id"] = f"{getattr(request.state, 'owner', LOCAL_OWNER)}:{thread}"
+    owner = getattr(request.state, "owner", LOCAL_OWNER)
+    key = thread_key(owner, request.headers.get(THREAD_HEADER) or str(uuid.uuid4()))
+    configurable["thread_id"] = key
+    if request.method == "POST" and request.url.path.rsplit("/", 1)[-1] in RUN_ENDPOINTS:
+        await get_threads(request).touch(key, owner)
     return {**config, "configurable": configurable}
+
+
+threads_router = APIRouter(prefix="/course/threads", tags=["course"], responses=errors(401))
+
+
+@threads_router.delete("/{thread_id}", status_code=204, responses=errors(404))
+async def delete_thread(thread_id: str, owner: OwnerDep, request: Request) -> Response:
+    """Delete one of the caller's `/course` threads (its `X-Thread-Id`) and its checkpoints.
+
+    Threads are also deleted once unused for `COURSEGEN_THREAD_TTL_S`.
+    """
+    if not await get_threads(request).delete(owner, thread_key(owner, thread_id)):
+        raise HTTPException(status_code=404, detail=f"no course thread {thread_id}")
+    return Response(status_code=204)
 
 
 async def budget_exceeded(request: Request, exc: Exception) -> JSONResponse:
@@ -94,6 +117,7 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
             serializer=serializer,
             dependencies=guard,
         )
+    app.include_router(threads_router)
     app.add_exception_handler(BudgetExceeded, budget_exceeded)
     _declare_errors(app)
 
@@ -104,7 +128,7 @@ def _declare_errors(app: FastAPI) -> None:
         if isinstance(route, APIRoute) and route.path.startswith(("/course/", "/chains/")):
             codes: tuple[int, ...] = (401,)
             if "POST" in (route.methods or ()):
-                codes = (401, 413, 429)
+                codes = (401, 413, 429, 503)
                 if route.path.startswith("/course/") and route.path.endswith(("/invoke", "/batch")):
-                    codes = (401, 402, 413, 429)
+                    codes = (401, 402, 413, 429, 503)
             route.responses = {**errors(*codes), **route.responses}
