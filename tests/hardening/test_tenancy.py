@@ -8,13 +8,18 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from coursegen.graph.context import Context
+from coursegen.graph.graph import chains_from_env
+from coursegen.graph.graph import graph as course_graph
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
+from tests.support.scripted_llm import ScriptedLLM
 
 PROVIDER_KEY = "sk-provider-" + "S3CRET" * 6
+SERVICE_KEY = "cgk_service-" + "T0KEN" * 6
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -80,3 +85,24 @@ async def test_langserve_threads_belong_to_their_owner(settings: Settings) -> No
         threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
     # Bob's run with Alice's thread name did not continue (or overwrite) Alice's checkpoint.
     assert {"alice:shared", "bob:shared"} <= threads and "shared" not in threads
+
+
+async def test_service_key_never_reaches_the_provider(
+    scripted_llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`langgraph dev`'s graph takes its provider key from the model settings, not from
+    COURSEGEN_API_KEY (the CLI's bearer token for the service)."""
+    monkeypatch.setenv("COURSEGEN_API_KEY", SERVICE_KEY)
+    monkeypatch.setenv("COURSEGEN_LLM_API_KEY", PROVIDER_KEY)
+    monkeypatch.setenv("COURSEGEN_BASE_URL", scripted_llm.base_url)
+    chains_from_env.cache_clear()
+    try:
+        request = {"course_name": "Keys", "options": {"themes": 1, "topics_per_theme": 1}}
+        result = await course_graph.ainvoke(
+            {"request": request}, context=Context(model="openai:scripted")
+        )
+    finally:
+        chains_from_env.cache_clear()
+    assert result["course"].themes
+    sent = {call.authorization for call in scripted_llm.calls}
+    assert sent == {f"Bearer {PROVIDER_KEY}"}

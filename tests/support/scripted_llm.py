@@ -34,6 +34,8 @@ class Call:
     status: int = 200
     client_port: int = 0
     """The client's TCP port: calls on one pooled connection share it."""
+    authorization: str = ""
+    """The Authorization header it came with (the provider key the client sent)."""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -188,6 +190,7 @@ class ScriptedLLM:
             )
             self.calls.append(call)
         call.client_port = request.client.port if request.client else 0
+        call.authorization = request.headers.get("authorization", "")
         reply = self.script(call) if self.script else None
         if isinstance(reply, Fault) and reply.kind == "http":
             call.status, call.ended = reply.status, time.monotonic()
