@@ -33,12 +33,15 @@ from coursegen.server.jobs.models import (
     RegenerateRequest,
     ReviewAnswer,
 )
-from coursegen.server.jobs.service import JobConflict, TooManyJobs
+from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict
+from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
+# Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
+MAX_EVENT_ID = 2**63 - 1
 
 
 class ErrorBody(BaseModel):
@@ -109,6 +112,12 @@ async def create_course(
         job, _ = await service.create(request, owner, idempotency_key)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
+    except IdempotencyKeyReused as exc:
+        # 422, as the IETF Idempotency-Key draft has it, shaped like every other 422.
+        error = {"type": "idempotency_key_reused", "loc": ("header", "idempotency-key")}
+        raise RequestValidationError(
+            [{**error, "msg": str(exc), "input": idempotency_key}]
+        ) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
@@ -150,8 +159,10 @@ async def course_events(
     job: JobDep,
     store: StoreDep,
     broker: BrokerDep,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")
+    ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: the job's log from the start (or after an id), then live."""
     start = last_event_id if last_event_id is not None else (after or 0)
