@@ -127,6 +127,30 @@ async def test_resume_ids_past_64_bits_are_refused(client: httpx.AsyncClient) ->
     assert largest.status_code == 200 and "data:" not in largest.text
 
 
+async def test_an_edited_outline_obeys_the_request_limits(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    job = await create(client, themes=2, topics=1, review_outline=True)
+    await wait_status(client, job, {"awaiting_review"})
+    theme = {"title": "Theme", "description": "What it covers"}
+    too_many = {"themes": [theme] * 13}
+    too_long = {"themes": [{**theme, "title": "t" * 201}]}
+    too_wordy = {"themes": [{**theme, "description": "d" * 2001}]}
+    blank = {"themes": [{**theme, "title": "   "}]}
+    extra = {"themes": [{**theme, "topics": ["smuggled"] * 50}]}
+    for outline in (too_many, too_long, too_wordy, blank, extra, {"themes": []}):
+        answer = await client.post(f"/courses/{job}/review", json={"outline": outline})
+        assert answer.status_code == 422, (outline, answer.text)
+    assert (await client.get(f"/courses/{job}")).json()["status"] == "awaiting_review"
+    # Within the limits an edit may change the number of themes; topics stay as requested.
+    edited = {"themes": [{**theme, "title": f"Theme {i}"} for i in range(3)]}
+    answer = await client.post(f"/courses/{job}/review", json={"outline": edited})
+    assert answer.status_code == 200, answer.text
+    done = await wait_status(client, job, {"completed"})
+    assert [len(t["topics"]) for t in done["course"]["themes"]] == [1, 1, 1]
+    assert len(scripted_llm.calls_for("ThemeTopics")) == 3
+
+
 async def test_token_budget_fails_the_job_and_keeps_what_was_written(
     settings: Settings, scripted_llm: ScriptedLLM
 ) -> None:
