@@ -1,5 +1,6 @@
 """Mount the course graph at /course and each stage chain at /chains/<stage> via LangServe."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +17,8 @@ from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
 THREAD_HEADER = "x-thread-id"
+# Namespace of the checkpoint threads of LangServe runs (a UUID5 of owner and thread name).
+THREAD_NAMESPACE = uuid.UUID("6f1d3c3e-5b8a-4a57-9d0e-2c4b7a1f0e11")
 # The LangServe endpoints that run the runnable (the others serve schemas and the playground).
 RUN_ENDPOINTS = frozenset({"invoke", "batch", "stream", "stream_log", "stream_events"})
 
@@ -53,14 +56,24 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
         slots.release(owner, runs)
 
 
+def owner_thread(owner: str, thread: str) -> str:
+    """The checkpoint thread of an owner's named thread.
+
+    A hash of the (owner, name) pair encoded as JSON, not a joined string: no owner and
+    name can be chosen to land on another owner's thread, whatever characters they hold.
+    """
+    return str(uuid.uuid5(THREAD_NAMESPACE, json.dumps([owner, thread])))
+
+
 async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
     """Put `thread_id` into `configurable` (LangServe drops it from request bodies).
 
-    The owner prefixes the thread, so one tenant cannot continue another's checkpoints.
+    The thread belongs to the owner, so one tenant cannot reach another's checkpoints.
     """
     configurable = dict(config.get("configurable") or {})
     thread = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
-    configurable["thread_id"] = f"{getattr(request.state, 'owner', LOCAL_OWNER)}:{thread}"
+    owner = getattr(request.state, "owner", LOCAL_OWNER)
+    configurable["thread_id"] = owner_thread(owner, thread)
     return {**config, "configurable": configurable}
 
 
