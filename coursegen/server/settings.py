@@ -28,6 +28,11 @@ class Settings(ModelSettings):
     requests_per_minute: int = Field(default=60, ge=1, description="Write requests per key.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to (DNS rebinding); empty: the loopback "
+        "names and the bind address. `*.example.com` and `*` work.",
+    )
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file lives.")
     database_url: str | None = Field(default=None, description="postgresql://… for scale-out.")
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")
@@ -45,6 +50,12 @@ class Settings(ModelSettings):
         "(0: write as soon as the previous write is done).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The host names a request's `Host` header may carry."""
+        bind = f"[{self.host}]" if ":" in self.host else self.host  # as an IPv6 Host has it
+        return self.allowed_hosts or sorted({"localhost", "127.0.0.1", "[::1]", bind})
 
     @property
     def sqlite_path(self) -> Path:

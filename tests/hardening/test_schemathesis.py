@@ -276,25 +276,25 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
     """The statuses fuzzing does not reach (402, 413, 429; 401 on run routes) are declared too."""
     paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
     expected = {
-        ("post", "/courses"): {"202", "400", "401", "413", "422", "429"},
-        ("post", "/courses/estimate"): {"200", "400", "401", "413", "422"},
+        ("post", "/courses"): {"202", "400", "401", "403", "413", "415", "422", "429"},
+        ("post", "/courses/estimate"): {"200", "400", "401", "403", "413", "415", "422"},
         ("get", "/courses"): {"200", "401", "422"},
         ("get", "/courses/{job_id}"): {"200", "401", "404", "422"},
         ("get", "/courses/{job_id}/events"): {"200", "401", "404", "422"},
-        ("post", "/courses/{job_id}/cancel"): {"200", "401", "404", "422", "429"},
+        ("post", "/courses/{job_id}/cancel"): {"200", "401", "403", "404", "422", "429"},
         ("post", "/courses/{job_id}/review"): {
-            *("200", "400", "401", "404", "409", "413", "422", "429")
+            *("200", "400", "401", "403", "404", "409", "413", "415", "422", "429")
         },
         ("post", "/courses/{job_id}/regenerate"): {
-            *("202", "400", "401", "404", "409", "413", "422", "429")
+            *("202", "400", "401", "403", "404", "409", "413", "415", "422", "429")
         },
         ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
-        ("delete", "/courses/{job_id}"): {"204", "401", "404", "422", "429"},
+        ("delete", "/courses/{job_id}"): {"204", "401", "403", "404", "422", "429"},
         ("get", "/course/input_schema"): {"200", "401"},
-        ("post", "/course/invoke"): {"200", "401", "402", "413", "422", "429"},
-        ("post", "/course/batch"): {"200", "401", "402", "413", "422", "429"},
-        ("post", "/course/stream"): {"200", "401", "413", "422", "429"},
-        ("post", "/chains/outline/stream"): {"200", "401", "413", "422", "429"},
+        ("post", "/course/invoke"): {"200", "401", "402", "403", "413", "415", "422", "429"},
+        ("post", "/course/batch"): {"200", "401", "402", "403", "413", "415", "422", "429"},
+        ("post", "/course/stream"): {"200", "401", "403", "413", "415", "422", "429"},
+        ("post", "/chains/outline/stream"): {"200", "401", "403", "413", "415", "422", "429"},
     }
     for (method, path), codes in expected.items():
         assert set(paths[path][method]["responses"]) == codes, (method, path)

@@ -54,9 +54,11 @@ ERRORS: dict[int, str] = {
     400: "The body cannot be parsed (it is not UTF-8 text, for instance).",
     401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
     402: "A LangServe course run spent more tokens than its budget (`budget_exceeded`).",
+    403: "A state-changing request from a foreign `Origin` (a page on another site).",
     404: "No such job among the caller's.",
     409: "The job's state does not allow this.",
     413: "The body is over the server's limit.",
+    415: "A body that is not `Content-Type: application/json`.",
     429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
     "count alike); see Retry-After.",
 }
@@ -93,7 +95,9 @@ def snapshot(job: Job) -> JobSnapshot:
     )
 
 
-@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429))
+@router.post(
+    "", status_code=202, response_model=JobCreated, responses=errors(400, 403, 413, 415, 429)
+)
 async def create_course(
     request: CourseRequest,
     response: Response,
@@ -122,7 +126,7 @@ async def create_course(
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
 
-@router.post("/estimate", response_model=Estimate, responses=errors(400, 413))
+@router.post("/estimate", response_model=Estimate, responses=errors(400, 403, 413, 415))
 async def estimate(request: CourseRequest, owner: OwnerDep) -> Estimate:
     """Predict the LLM calls (exact for given counts) and tokens (rough) of a course."""
     return estimate_course(request)
@@ -183,7 +187,7 @@ async def course_events(
     "/{job_id}/cancel",
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
+    responses=errors(403, 404, 429),
 )
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     """Stop the job and the provider calls in flight; idempotent."""
@@ -194,7 +198,7 @@ async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     "/{job_id}/review",
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 403, 404, 409, 413, 415, 429),
 )
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
@@ -209,7 +213,7 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
     status_code=202,
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 403, 404, 409, 413, 415, 429),
 )
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
@@ -249,7 +253,7 @@ async def export_course_file(
     "/{job_id}",
     status_code=204,
     dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
+    responses=errors(403, 404, 429),
 )
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     """Delete the job, its events and its checkpoints (a running job is cancelled first)."""

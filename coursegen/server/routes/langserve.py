@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from langserve import add_routes
@@ -23,15 +24,42 @@ THREAD_NAMESPACE = uuid.UUID("6f1d3c3e-5b8a-4a57-9d0e-2c4b7a1f0e11")
 RUN_ENDPOINTS = frozenset({"invoke", "batch", "stream", "stream_log", "stream_events"})
 
 
-async def runs_in(request: Request) -> int:
-    """How many runs a request starts: one, or one per input of a batch."""
-    if not request.url.path.endswith("/batch"):
-        return 1
+def _refuse(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    """A 422 shaped like every other: one error at `body.<field>`."""
+    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message}])
+
+
+async def run_inputs(request: Request) -> list[Any]:
+    """The inputs a run request carries: its input, or each input of a batch.
+
+    Refuses (422) what LangServe would answer with a 500: a batch whose `inputs` is not a
+    list, and a `/course` run that asks for an outline review (a LangServe run cannot be
+    resumed, so it would stop after the outline had been paid for).
+    """
     try:
-        inputs = (await request.json()).get("inputs")
+        body = await request.json()
     except Exception:  # LangServe answers the malformed body itself
-        return 1
-    return max(1, len(inputs)) if isinstance(inputs, list) else 1
+        return [None]
+    if not isinstance(body, dict):
+        return [None]
+    if request.url.path.endswith("/batch"):
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise _refuse("inputs", "inputs must be a list of inputs", "list_type")
+    else:
+        inputs = [body.get("input")]
+    if request.url.path.startswith("/course/") and any(map(_asks_review, inputs)):
+        raise _refuse(
+            "input",
+            "options.review_outline is not supported on /course runs (they cannot be "
+            "resumed): use the jobs API, POST /courses",
+        )
+    return inputs
+
+
+def _asks_review(value: Any) -> bool:
+    options = value.get("options") if isinstance(value, dict) else None
+    return isinstance(options, dict) and options.get("review_outline") is True
 
 
 async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
@@ -48,7 +76,7 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
     if request.url.path.rsplit("/", 1)[-1] not in RUN_ENDPOINTS:
         yield
         return
-    runs, slots = await runs_in(request), get_runs(request)
+    runs, slots = max(1, len(await run_inputs(request))), get_runs(request)
     await slots.acquire(owner, runs)
     try:
         yield
@@ -117,7 +145,7 @@ def _declare_errors(app: FastAPI) -> None:
         if isinstance(route, APIRoute) and route.path.startswith(("/course/", "/chains/")):
             codes: tuple[int, ...] = (401,)
             if "POST" in (route.methods or ()):
-                codes = (401, 413, 429)
+                codes = (401, 403, 413, 415, 429)
                 if route.path.startswith("/course/") and route.path.endswith(("/invoke", "/batch")):
-                    codes = (401, 402, 413, 429)
+                    codes = (401, 402, 403, 413, 415, 429)
             route.responses = {**errors(*codes), **route.responses}
