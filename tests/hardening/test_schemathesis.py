@@ -7,6 +7,7 @@ run routes (`invoke`, `batch`, `stream*`, `token_feedback`, the `/c/{config_hash
 which are LangServe's own contract; their schema endpoints are in.
 """
 
+import json
 import re
 import time
 from collections import Counter
@@ -298,6 +299,109 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
     }
     for (method, path), codes in expected.items():
         assert set(paths[path][method]["responses"]) == codes, (method, path)
+
+
+# JSON that Python's parser takes but JSON forbids or no encoder can write back: each number
+# of a generated body becomes one of these (in turn), or each string gets a lone surrogate.
+NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e400")
+LONE_SURROGATE = "\ud800"
+BODY_OPERATIONS = re.compile(
+    r"^/courses(/|$)|^/course/(invoke|batch|stream|stream_events)$|^/chains/\w+/invoke$"
+)
+BODIES_PER_OPERATION = 5
+
+
+def _mutations(body: Any) -> list[bytes]:
+    """The body with every number made non-finite (one token per variant), and with a lone
+    surrogate in every string; variants that change nothing are left out."""
+    numbers, strings = [], []
+
+    def walk(value: Any, token: str) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, token) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, token) for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            numbers.append(token)
+            return f"<<{token}>>"
+        if isinstance(value, str):
+            strings.append(value)
+            return value + LONE_SURROGATE
+        return value
+
+    out = []
+    for token in NON_FINITE:
+        numbers.clear()
+        text = json.dumps(walk(body, token))  # ensure_ascii: the surrogate as \ud800
+        if numbers:
+            out.append(text.replace(f'"<<{token}>>"', token).encode())
+    if strings:
+        out.append(json.dumps(walk(body, "0")).replace('"<<0>>"', "0").encode())
+    return out
+
+
+# A review body may be all booleans; this one has strings to break in any case.
+SEED_BODIES = {
+    "/courses/{job_id}/review": {"outline": {"themes": [{"title": "t", "description": "d"}]}}
+}
+
+
+def _generated_bodies(api: Api, operation: schemathesis.APIOperation) -> list[tuple[str, Any]]:
+    """(path, body) of a few schema-valid cases of an operation, plus its seed body."""
+    fixed: dict[str, Any] = {}
+    if "{job_id}" in operation.path:
+        fixed["path_parameters"] = {"job_id": api.job_id}
+    bodies: list[tuple[str, Any]] = []
+
+    @hypothesis_settings(
+        max_examples=BODIES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed))
+    def collect(case: schemathesis.Case) -> None:
+        bodies.append((case.formatted_path, case.body))
+
+    collect()
+    if (seed := SEED_BODIES.get(operation.path)) is not None:
+        bodies.append((operation.path.replace("{job_id}", api.job_id), seed))
+    return bodies
+
+
+def test_non_finite_numbers_and_lone_surrogates_get_4xx(api: Api) -> None:
+    """NaN, ±Infinity, 1e400 in any number and "\ud800" in any string of generated bodies, on
+    every JSON operation (LangServe runs included): a 4xx with a JSON body, never a 5xx."""
+    raw = httpx.get(f"{api.url}/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(raw)
+    operations = [
+        op
+        for r in schema.get_all_operations()
+        if isinstance(r, Ok)
+        and BODY_OPERATIONS.search((op := r.ok()).path)
+        and op.method.upper() == "POST"
+        and op.body
+    ]
+    labels = {op.label for op in operations}
+    assert {"POST /courses", "POST /course/invoke", "POST /course/batch"} <= labels, labels
+    failures: list[str] = []
+    sent: Counter[str] = Counter()
+    for operation in operations:
+        for path, body in _generated_bodies(api, operation):
+            for content in _mutations(body):
+                sent[operation.label] += 1
+                headers = {**api.headers, "Content-Type": "application/json"}
+                answer = httpx.post(
+                    f"{api.url}{path}", content=content, headers=headers, timeout=30
+                )
+                if not 400 <= answer.status_code < 500 or not isinstance(answer.json(), dict):
+                    failures.append(f"{operation.label} {content[:200]!r}: {answer.status_code}")
+    assert not failures, "\n".join(failures[:20])
+    assert all(sent[label] for label in labels), sent
 
 
 def test_boundary_cases_get_declared_answers(api: Api) -> None:
