@@ -326,3 +326,21 @@ def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert again.exit_code == 1 and "no active key" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def test_keys_create_refuses_unsafe_owner_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        refused = CliRunner().invoke(app, ["keys", "create", "acme:eu"])
+        assert refused.exit_code == 1, refused.output
+        assert (
+            "invalid owner name 'acme:eu'" in refused.output and "letters, digits" in refused.output
+        )
+        assert "acme" not in CliRunner().invoke(app, ["keys", "list"]).output
+    finally:
+        get_settings.cache_clear()
