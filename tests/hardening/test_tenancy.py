@@ -14,7 +14,7 @@ from coursegen.graph.context import Context
 from coursegen.graph.graph import chains_from_env
 from coursegen.graph.graph import graph as course_graph
 from coursegen.server.app import create_app
-from coursegen.server.routes.langserve import owner_thread
+from coursegen.server.routes.langserve import thread_key
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
@@ -87,7 +87,7 @@ async def test_langserve_threads_belong_to_their_owner(settings: Settings) -> No
     with sqlite3.connect(settings.sqlite_path) as db:
         threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
     # Bob's run with Alice's thread name did not continue (or overwrite) Alice's checkpoint.
-    mine = {owner_thread("alice", "shared"), owner_thread("bob", "shared")}
+    mine = {thread_key("alice", "shared"), thread_key("bob", "shared")}
     assert mine <= threads and "shared" not in threads
 
 
@@ -95,7 +95,7 @@ def test_thread_keys_cannot_be_made_to_collide() -> None:
     """Owner `acme` naming thread `eu:t1` must not land on owner `acme:eu`'s thread `t1`
     (the key is a hash of the pair, not a joined string), whatever the characters."""
     pairs = [("acme", "eu:t1"), ("acme:eu", "t1"), ("acme", 'eu", "t1'), ('acme", "eu', "t1")]
-    assert len({owner_thread(owner, thread) for owner, thread in pairs}) == len(pairs)
+    assert len({thread_key(owner, thread) for owner, thread in pairs}) == len(pairs)
 
 
 @pytest.mark.parametrize("owner", ["acme:eu", "acme eu", "", "-acme", "ac/me", "ä", "a" * 65])

@@ -84,7 +84,7 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
         slots.release(owner, runs)
 
 
-def owner_thread(owner: str, thread: str) -> str:
+def thread_key(owner: str, thread: str) -> str:
     """The checkpoint thread of an owner's named thread.
 
     A hash of the (owner, name) pair encoded as JSON, not a joined string: no owner and
@@ -101,7 +101,7 @@ async def thread_from_header(config: dict[str, Any], request: Request) -> dict[s
     configurable = dict(config.get("configurable") or {})
     thread = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
     owner = getattr(request.state, "owner", LOCAL_OWNER)
-    configurable["thread_id"] = owner_thread(owner, thread)
+    configurable["thread_id"] = thread_key(owner, thread)
     return {**config, "configurable": configurable}
 
 
