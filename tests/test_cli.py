@@ -436,3 +436,21 @@ def test_progress_view_reads_the_requirements_check() -> None:
     assert view.outline is None  # not an outline review
     view.apply({"type": "review", "data": {"outline": {"themes": [{"title": "Intro"}]}}})
     assert view.themes == ["Intro"] and view.line == "the outline awaits review"
+
+
+def test_keys_create_refuses_unsafe_owner_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        refused = CliRunner().invoke(app, ["keys", "create", "acme:eu"])
+        assert refused.exit_code == 1, refused.output
+        assert (
+            "invalid owner name 'acme:eu'" in refused.output and "letters, digits" in refused.output
+        )
+        assert "acme" not in CliRunner().invoke(app, ["keys", "list"]).output
+    finally:
+        get_settings.cache_clear()

@@ -35,13 +35,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+MAX_THEMES = 12
+"""Most themes a course may have, asked for or edited in review."""
+# What a name holds: blanks are stripped, so a name of blanks only is empty. \x1c-\x1f:
+# Python's \s has them and Rust's (pydantic's) does not; naming them keeps schema and
+# server agreed.
+NOT_BLANK = r"[^\s\x1c-\x1f]"
+
+
 class CourseOptions(_Strict):
     """Knobs of one course generation."""
 
     themes: int | None = Field(
         default=None,
         ge=1,
-        le=12,
+        le=MAX_THEMES,
         description="Exact number of themes; the model picks 4–8 if unset.",
     )
     topics_per_theme: int | None = Field(
@@ -65,9 +73,7 @@ class CourseRequest(_Strict):
     course_name: str = Field(
         min_length=1,
         max_length=200,
-        # Blanks are stripped, so a name of blanks only is empty. \x1c-\x1f: Python's \s has
-        # them and Rust's (pydantic's) does not; naming them keeps schema and server agreed.
-        pattern=r"[^\s\x1c-\x1f]",
+        pattern=NOT_BLANK,
         description="The course's name.",
     )
     description: str = Field(default="", max_length=5000, description="What the course is about.")
@@ -110,6 +116,27 @@ class Outline(_Output):
     """The course outline: its themes in order; the first introduces the course."""
 
     themes: list[ThemeOutline] = Field(min_length=1, description="Themes in order of study.")
+
+
+class EditedTheme(_Strict):
+    """One theme of an outline a person edited."""
+
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK, description="Theme title.")
+    description: str = Field(
+        min_length=1, max_length=2000, pattern=NOT_BLANK, description="What the theme covers."
+    )
+
+
+class EditedOutline(_Strict):
+    """An outline edited during review: held to a request's limits, as the request is.
+
+    Its number of themes replaces the requested one (within 1–12); the topics per theme stay
+    as requested.
+    """
+
+    themes: list[EditedTheme] = Field(
+        min_length=1, max_length=MAX_THEMES, description="Themes in order of study."
+    )
 
 
 class TopicOutline(_Output):

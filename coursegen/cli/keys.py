@@ -40,7 +40,10 @@ def create(
     name: Annotated[str, typer.Option(help="A label, e.g. the platform using it.")] = "",
 ) -> None:
     """Create a key. Once any key exists, every request must carry one."""
-    record, secret = with_keys(lambda keys: keys.create(owner, name))
+    try:
+        record, secret = with_keys(lambda keys: keys.create(owner, name))
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     console.print(f"Key [bold]{record.id}[/] for {escape(owner)}. Its secret (shown only now):")
     console.print(secret, soft_wrap=True, markup=False)
 

@@ -17,6 +17,11 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def link_is_safe(url: str) -> bool:
+    """Whether the HTML export would keep a link to `url` (its scheme cannot run code)."""
+    return bool(_MD.validateLink(url))
+
+
 def esc(text: str) -> str:
     """Escape text for HTML content and attribute values (control characters dropped)."""
     return html.escape(_CONTROL.sub("", text), quote=True)

@@ -9,7 +9,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from coursegen.chains.models import ModelOptions, load_chat_model
+from coursegen.chains.model_settings import ModelSettings
+from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import CourseChains, build_course_chains
 from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
@@ -22,14 +23,11 @@ GRAPH_NAME = "coursegen"
 
 @lru_cache(maxsize=8)
 def chains_from_env(model: str | None, mode: StructuredMode) -> CourseChains:
-    """Build (once per model and mode) the chains for a model chosen by name or environment."""
-    import os
+    """Build (once per model and mode) the chains for a model chosen by name or environment.
 
-    options = ModelOptions(
-        base_url=os.environ.get("COURSEGEN_BASE_URL") or None,
-        api_key=os.environ.get("COURSEGEN_API_KEY") or None,
-    )
-    return build_course_chains(load_chat_model(model, options), mode)
+    The endpoint, key and call knobs come from `ModelSettings`, as in the server.
+    """
+    return build_course_chains(load_chat_model(model, ModelSettings().model_options()), mode)
 
 
 def _resolver(model: BaseChatModel | None, mode: StructuredMode | None) -> ChainsResolver:

@@ -17,6 +17,7 @@ from coursegen.chains.schemas import (
     CourseTheme,
     CourseTopic,
     CourseUsage,
+    EditedOutline,
     Outline,
     Stage,
     ThemeOutline,
@@ -123,7 +124,11 @@ class CourseNodes:
             return {}
         answer = interrupt({"type": "review", "outline": _dump(state["outline"])})
         if isinstance(answer, dict) and answer.get("outline"):
-            edited = Outline.model_validate(answer["outline"])
+            # Held to a request's limits here too, not only by the jobs API: a resume from
+            # elsewhere (`langgraph dev`) must not fan out more themes than a request may.
+            edited = Outline.model_validate(
+                EditedOutline.model_validate(answer["outline"]).model_dump()
+            )
             get_stream_writer()({"type": "outline", "outline": _dump(edited), "edited": True})
             return {"outline": edited}
         return {}

@@ -1,6 +1,7 @@
 """Issue, verify and revoke API keys; only their SHA-256 hashes are stored."""
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -15,6 +16,8 @@ SCHEMA = [
         key_hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)""",
 ]
+OWNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+OWNER_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 ENABLED_CACHE_S = 5.0  # keys created by the CLI while the server runs take effect this fast
 
 
@@ -48,7 +51,13 @@ class ApiKeyStore:
                 await tx.run(statement)
 
     async def create(self, owner: str, name: str = "") -> tuple[ApiKey, str]:
-        """Make a key for `owner`; return it and the secret, which is shown only once."""
+        """Make a key for `owner`; return it and the secret, which is shown only once.
+
+        Owner names keep to a safe alphabet (ValueError otherwise): they name tenants in
+        stores, logs and rate-limit keys, where a `:` or a blank could make two owners one.
+        """
+        if not OWNER_NAME.fullmatch(owner):
+            raise ValueError(f"invalid owner name {owner!r}: use {OWNER_RULE}")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(uuid.uuid4().hex[:12], owner, name, secret[:8] + "…", time.time(), None)
         async with self.db.transaction() as tx:

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
@@ -19,6 +20,7 @@ from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app
 from coursegen.server.middleware import GuardMiddleware
+from coursegen.server.request_guard import RequestGuardMiddleware
 from coursegen.server.routes import courses, health, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added innermost first: the body limit and security headers wrap everything else.
+    app.add_middleware(RequestGuardMiddleware, cors_origins=settings.cors_origins)
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
             CORSMiddleware,
@@ -91,6 +94,11 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
                 "X-Thread-Id",
             ],
         )
+    # A DNS-rebinding page reaches a loopback server under its own name: answer known names only.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
+    )
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(courses.router)
     app.include_router(web.router)

@@ -4,6 +4,7 @@ import httpx
 from langserve import RemoteRunnable
 
 from coursegen.chains.schemas import Course
+from coursegen.server.routes.langserve import thread_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -49,7 +50,7 @@ async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
         assert response.status_code == 200, response.text
     graph = live_app.app.state.graph
     # On the app's loop: the checkpointer's lock and connection belong to it.
-    config = {"configurable": {"thread_id": "local:thread-42"}}
+    config = {"configurable": {"thread_id": thread_key("local", "thread-42")}}
     state = await live_app.call(lambda: graph.aget_state(config))
     assert state.values["course"].course_name == "Основы Python"
 

@@ -41,6 +41,8 @@ class Call:
     """How many earlier calls had the same `identity` (retries and re-asks of one call)."""
     cut: bool = False
     """Whether the `cut_share` switch cut this answer off mid-stream."""
+    authorization: str = ""
+    """The Authorization header it came with (the provider key the client sent)."""
 
     @property
     def identity(self) -> str:
@@ -273,6 +275,7 @@ class ScriptedLLM:
             call.attempt = self._attempts[call.identity]
             self._attempts[call.identity] += 1
         call.client_port = request.client.port if request.client else 0
+        call.authorization = request.headers.get("authorization", "")
         reply = self.script(call) if self.script else None
         if not isinstance(reply, Fault) and self.cut_share:
             draw = random.Random(f"{self.cut_seed}|{call.identity}|{call.attempt}").random()

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, json_integer
+from coursegen.chains.schemas import CourseRequest, CourseUsage, EditedOutline, json_integer
 
 
 class JobStatus(StrEnum):
@@ -97,7 +97,11 @@ class ReviewAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     approve: StrictBool = Field(default=True, description="Approve and continue.")
-    outline: Outline | None = Field(default=None, description="Edited outline to continue with.")
+    outline: EditedOutline | None = Field(
+        default=None,
+        description="Edited outline to continue with: 1–12 themes (its count replaces the "
+        "requested one), titles of at most 200 and descriptions of at most 2,000 characters.",
+    )
 
 
 class RegenerateRequest(BaseModel):

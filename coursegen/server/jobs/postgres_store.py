@@ -53,6 +53,11 @@ class PostgresJobStore(SqlJobStore):
     def for_update(self) -> str:
         return " FOR UPDATE"
 
+    def lock_owner(self) -> str:
+        # Under READ COMMITTED two transactions would both count the same free slot; the
+        # transaction-scoped advisory lock (namespace 7411, the owner's hash) queues them.
+        return "SELECT pg_advisory_xact_lock(7411, hashtext(?)) AS locked"
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self.pool.connection() as conn, conn.transaction():

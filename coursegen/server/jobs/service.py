@@ -24,8 +24,8 @@ class JobConflict(RuntimeError):
     """The job is not in a state that allows the operation."""
 
 
-class TooManyJobs(RuntimeError):
-    """The owner already has as many queued and running jobs as allowed."""
+class IdempotencyKeyReused(RuntimeError):
+    """The Idempotency-Key was used before with another request body."""
 
 
 class JobService:
@@ -47,10 +47,11 @@ class JobService:
     async def create(
         self, request: CourseRequest, owner: str, idempotency_key: str | None
     ) -> tuple[Job, bool]:
-        if idempotency_key and (same := await self.store.get_by_key(owner, idempotency_key)):
-            return same, False
-        if await self.store.count_active(owner) >= self.max_jobs_per_owner:
-            raise TooManyJobs(f"{self.max_jobs_per_owner} jobs are already queued or running")
+        """Start a job, or return the one this idempotency key made (TooManyJobs when full).
+
+        A key used before with another body raises IdempotencyKeyReused: answering with the
+        first job would silently drop the second request.
+        """
         now = time.time()
         job = Job(
             id=uuid.uuid4().hex,
@@ -62,7 +63,12 @@ class JobService:
             updated_at=now,
         )
         job.course = initial_course(job)  # a queued job is listed by its name, not its id
-        job, created = await self.store.create(job)
+        job, created = await self.store.create(job, self.max_jobs_per_owner)
+        if not created and job.request.model_dump(mode="json") != request.model_dump(mode="json"):
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency_key!r} was already used with another body "
+                f"(job {job.id}); send a new key for a new request"
+            )
         if created:
             metrics.JOBS_CREATED.inc()
             await self._notify({"kind": "wake"})

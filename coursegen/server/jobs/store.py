@@ -55,6 +55,10 @@ class LeaseLost(RuntimeError):
     """This worker no longer owns the job; another replica has taken it over."""
 
 
+class TooManyJobs(RuntimeError):
+    """The owner already has as many queued and running jobs as allowed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """Events (type, JSON text) and job-row updates of one job, to be stored together."""
@@ -163,24 +167,43 @@ class SqlJobStore(ABC):
     async def close(self) -> None:
         """Release connections."""
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
-        """Insert a job; with an idempotency key already used, return that job and False."""
+    def lock_owner(self) -> str | None:
+        """A statement that serialises one owner's admissions until the transaction ends.
+
+        None where a write transaction already excludes every other writer (SQLite's BEGIN
+        IMMEDIATE); `?` is the owner.
+        """
+        return None
+
+    async def create(self, job: Job, max_active: int | None = None) -> tuple[Job, bool]:
+        """Insert a job; with an idempotency key already used, return that job and False.
+
+        Raise TooManyJobs when the owner already has `max_active` queued or running jobs. The
+        key lookup, the count and the insert are one transaction under the owner's lock, so
+        concurrent requests cannot all see a free slot.
+        """
         names = ", ".join(COLUMNS)
-        marks = ", ".join("?" for _ in COLUMNS)
         values = [_encode(c, getattr(job, c)) for c in COLUMNS]
         async with self.transaction() as tx:
-            inserted = await tx.run(
-                f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks}) "
-                "ON CONFLICT (owner, idempotency_key) DO NOTHING",
-                values,
-            )
-            if inserted:
-                return job, True
-            rows = await tx.fetch(
-                f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
-                (job.owner, job.idempotency_key),
-            )
-        return _job(rows[0]), False
+            if (lock := self.lock_owner()) is not None:
+                await tx.fetch(lock, (job.owner,))
+            if job.idempotency_key is not None:
+                rows = await tx.fetch(
+                    f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
+                    (job.owner, job.idempotency_key),
+                )
+                if rows:
+                    return _job(rows[0]), False
+            if max_active is not None:
+                active = await tx.fetch(
+                    "SELECT COUNT(*) AS n FROM coursegen_jobs WHERE owner = ? AND status IN (?, ?)",
+                    (job.owner, *RUNNABLE),
+                )
+                if int(active[0]["n"]) >= max_active:
+                    raise TooManyJobs(f"{max_active} jobs are already queued or running")
+            marks = ", ".join("?" for _ in COLUMNS)
+            await tx.run(f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks})", values)
+        return job, True
 
     async def get_by_key(self, owner: str, idempotency_key: str) -> Job | None:
         async with self.transaction() as tx:

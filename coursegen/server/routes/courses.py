@@ -34,12 +34,15 @@ from coursegen.server.jobs.models import (
     RegenerateRequest,
     ReviewAnswer,
 )
-from coursegen.server.jobs.service import JobConflict, TooManyJobs
+from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict
+from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
+# Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
+MAX_EVENT_ID = 2**63 - 1
 
 
 class ErrorBody(BaseModel):
@@ -52,9 +55,11 @@ ERRORS: dict[int, str] = {
     400: "The body cannot be parsed (it is not UTF-8 text, for instance).",
     401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
     402: "A LangServe course run spent more tokens than its budget (`budget_exceeded`).",
+    403: "A state-changing request from a foreign `Origin` (a page on another site).",
     404: "No such job among the caller's.",
     409: "The job's state does not allow this.",
     413: "The body is over the server's limit.",
+    415: "A body that is not `Content-Type: application/json`.",
     429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
     "count alike); see Retry-After.",
     503: "The write rate cannot be counted (Redis is unreachable); see Retry-After.",
@@ -92,7 +97,9 @@ def snapshot(job: Job) -> JobSnapshot:
     )
 
 
-@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429, 503))
+@router.post(
+    "", status_code=202, response_model=JobCreated, responses=errors(400, 403, 413, 415, 429, 503)
+)
 async def create_course(
     request: CourseRequest,
     response: Response,
@@ -111,11 +118,17 @@ async def create_course(
         job, _ = await service.create(request, owner, idempotency_key)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
+    except IdempotencyKeyReused as exc:
+        # 422, as the IETF Idempotency-Key draft has it, shaped like every other 422.
+        error = {"type": "idempotency_key_reused", "loc": ("header", "idempotency-key")}
+        raise RequestValidationError(
+            [{**error, "msg": str(exc), "input": idempotency_key}]
+        ) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
 
-@router.post("/estimate", response_model=Estimate, responses=errors(400, 413))
+@router.post("/estimate", response_model=Estimate, responses=errors(400, 403, 413, 415))
 async def estimate(request: CourseRequest, owner: OwnerDep) -> Estimate:
     """Predict the LLM calls (exact for given counts) and tokens (rough) of a course."""
     return estimate_course(request)
@@ -152,8 +165,10 @@ async def course_events(
     job: JobDep,
     store: StoreDep,
     broker: BrokerDep,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")
+    ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: the job's log from the start (or after an id), then live."""
     start = last_event_id if last_event_id is not None else (after or 0)
@@ -171,7 +186,7 @@ async def course_events(
 
 
 # Cancel and delete stop spending: they never depend on the rate limiter (nor on Redis).
-@router.post("/{job_id}/cancel", response_model=JobSnapshot, responses=errors(404))
+@router.post("/{job_id}/cancel", response_model=JobSnapshot, responses=errors(403, 404))
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     """Stop the job and the provider calls in flight; idempotent, never rate-limited."""
     return snapshot(await service.cancel(job))
@@ -181,7 +196,7 @@ async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     "/{job_id}/review",
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429, 503),
+    responses=errors(400, 403, 404, 409, 413, 415, 429, 503),
 )
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
@@ -196,7 +211,7 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
     status_code=202,
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429, 503),
+    responses=errors(400, 403, 404, 409, 413, 415, 429, 503),
 )
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
@@ -233,7 +248,7 @@ async def export_course_file(
     )
 
 
-@router.delete("/{job_id}", status_code=204, responses=errors(404))
+@router.delete("/{job_id}", status_code=204, responses=errors(403, 404))
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     """Delete the job, its events and its checkpoints (a running job is cancelled first);
     never rate-limited."""

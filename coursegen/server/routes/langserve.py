@@ -1,10 +1,12 @@
 """Mount the course graph at /course and each stage chain at /chains/<stage> via LangServe."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from langserve import add_routes
@@ -16,19 +18,48 @@ from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
 THREAD_HEADER = "x-thread-id"
+# Namespace of the checkpoint threads of LangServe runs (a UUID5 of owner and thread name).
+THREAD_NAMESPACE = uuid.UUID("6f1d3c3e-5b8a-4a57-9d0e-2c4b7a1f0e11")
 # The LangServe endpoints that run the runnable (the others serve schemas and the playground).
 RUN_ENDPOINTS = frozenset({"invoke", "batch", "stream", "stream_log", "stream_events"})
 
 
-async def runs_in(request: Request) -> int:
-    """How many runs a request starts: one, or one per input of a batch."""
-    if not request.url.path.endswith("/batch"):
-        return 1
+def _refuse(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    """A 422 shaped like every other: one error at `body.<field>`."""
+    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message}])
+
+
+async def run_inputs(request: Request) -> list[Any]:
+    """The inputs a run request carries: its input, or each input of a batch.
+
+    Refuses (422) what LangServe would answer with a 500: a batch whose `inputs` is not a
+    list, and a `/course` run that asks for an outline review (a LangServe run cannot be
+    resumed, so it would stop after the outline had been paid for).
+    """
     try:
-        inputs = (await request.json()).get("inputs")
+        body = await request.json()
     except Exception:  # LangServe answers the malformed body itself
-        return 1
-    return max(1, len(inputs)) if isinstance(inputs, list) else 1
+        return [None]
+    if not isinstance(body, dict):
+        return [None]
+    if request.url.path.endswith("/batch"):
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise _refuse("inputs", "inputs must be a list of inputs", "list_type")
+    else:
+        inputs = [body.get("input")]
+    if request.url.path.startswith("/course/") and any(map(_asks_review, inputs)):
+        raise _refuse(
+            "input",
+            "options.review_outline is not supported on /course runs (they cannot be "
+            "resumed): use the jobs API, POST /courses",
+        )
+    return inputs
+
+
+def _asks_review(value: Any) -> bool:
+    options = value.get("options") if isinstance(value, dict) else None
+    return isinstance(options, dict) and options.get("review_outline") is True
 
 
 async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
@@ -45,7 +76,7 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
     if request.url.path.rsplit("/", 1)[-1] not in RUN_ENDPOINTS:
         yield
         return
-    runs, slots = await runs_in(request), get_runs(request)
+    runs, slots = max(1, len(await run_inputs(request))), get_runs(request)
     await slots.acquire(owner, runs)
     try:
         yield
@@ -56,9 +87,10 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
 def thread_key(owner: str, thread: str) -> str:
     """The checkpoint thread of an owner's `X-Thread-Id` (the one place that derives it).
 
-    The owner prefixes the thread, so one tenant cannot continue another's checkpoints.
+    A hash of the (owner, name) pair encoded as JSON, not a joined string: no owner and
+    name can be chosen to land on another owner's thread, whatever characters they hold.
     """
-    return f"{owner}:{thread}"
+    return str(uuid.uuid5(THREAD_NAMESPACE, json.dumps([owner, thread])))
 
 
 async def thread_from_header(config: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -76,7 +108,7 @@ async def thread_from_header(config: dict[str, Any], request: Request) -> dict[s
 threads_router = APIRouter(prefix="/course/threads", tags=["course"], responses=errors(401))
 
 
-@threads_router.delete("/{thread_id}", status_code=204, responses=errors(404))
+@threads_router.delete("/{thread_id}", status_code=204, responses=errors(403, 404))
 async def delete_thread(thread_id: str, owner: OwnerDep, request: Request) -> Response:
     """Delete one of the caller's `/course` threads (its `X-Thread-Id`) and its checkpoints.
 
@@ -128,7 +160,7 @@ def _declare_errors(app: FastAPI) -> None:
         if isinstance(route, APIRoute) and route.path.startswith(("/course/", "/chains/")):
             codes: tuple[int, ...] = (401,)
             if "POST" in (route.methods or ()):
-                codes = (401, 413, 429, 503)
+                codes = (401, 403, 413, 415, 429, 503)
                 if route.path.startswith("/course/") and route.path.endswith(("/invoke", "/batch")):
-                    codes = (401, 402, 413, 429, 503)
+                    codes = (401, 402, 403, 413, 415, 429, 503)
             route.responses = {**errors(*codes), **route.responses}
