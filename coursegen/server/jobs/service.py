@@ -10,6 +10,7 @@ from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
+from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.runner import new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
@@ -40,7 +41,11 @@ class JobService:
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(
-        self, request: CourseRequest, owner: str, idempotency_key: str | None
+        self,
+        request: CourseRequest,
+        owner: str,
+        idempotency_key: str | None,
+        webhook: WebhookTarget | None = None,
     ) -> tuple[Job, bool]:
         if idempotency_key and (same := await self.store.get_by_key(owner, idempotency_key)):
             return same, False
@@ -56,7 +61,7 @@ class JobService:
             created_at=now,
             updated_at=now,
         )
-        job, created = await self.store.create(job)
+        job, created = await self.store.create(job, webhook)
         if created:
             metrics.JOBS_CREATED.inc()
             await self.broker.control({"kind": "wake"})

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from coursegen.server.jobs import outbox
 from coursegen.server.jobs.models import Event, Job, JobStatus
 
 SCHEMA = [
@@ -26,6 +27,7 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS coursegen_events (
         job_id TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
         PRIMARY KEY (job_id, id))""",
+    *outbox.SCHEMA,
 ]
 JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action")
 COLUMNS = (
@@ -73,6 +75,7 @@ class AppendPlan:
         self.results: list[list[Event] | LeaseLost] = []
         self.inserts: list[tuple[str, int, str, str]] = []
         self.updates: dict[tuple[str, ...], list[list[Any]]] = {}
+        self.webhooks: list[list[Any]] = []  # outbox rows of the status changes
         now = time.time()
         for batch in batches:
             row = held.get(batch.job_id)
@@ -86,6 +89,8 @@ class AppendPlan:
             fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
             values = [_encode(k, v) for k, v in fields.items()]
             self.updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
+            if (webhook := outbox.enqueue_params(batch.job_id, batch.fields)) is not None:
+                self.webhooks.append(webhook)
             self.results.append(stored)
 
     @staticmethod
@@ -112,6 +117,8 @@ class AppendPlan:
         for names, params in self.updates.items():
             sets = ", ".join(f"{k} = ?" for k in names)
             out.append((f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params))
+        if self.webhooks:  # after the updates: the outbox copies the rows as they now are
+            out.append((outbox.ENQUEUE, self.webhooks))
         return out
 
 
@@ -163,8 +170,11 @@ class SqlJobStore(ABC):
     async def close(self) -> None:
         """Release connections."""
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
-        """Insert a job; with an idempotency key already used, return that job and False."""
+    async def create(
+        self, job: Job, webhook: outbox.WebhookTarget | None = None
+    ) -> tuple[Job, bool]:
+        """Insert a job (and where its webhooks go); with an idempotency key already used,
+        return that job and False."""
         names = ", ".join(COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
         values = [_encode(c, getattr(job, c)) for c in COLUMNS]
@@ -175,6 +185,8 @@ class SqlJobStore(ABC):
                 values,
             )
             if inserted:
+                if webhook is not None:
+                    await tx.run(outbox.ADD_TARGET, (job.id, webhook.url, webhook.key_id))
                 return job, True
             rows = await tx.fetch(
                 f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
@@ -224,6 +236,8 @@ class SqlJobStore(ABC):
     async def delete(self, job_id: str) -> bool:
         async with self.transaction() as tx:
             await tx.run("DELETE FROM coursegen_events WHERE job_id = ?", (job_id,))
+            for statement in outbox.DELETE_JOB:
+                await tx.run(statement, (job_id,))
             return bool(await tx.run("DELETE FROM coursegen_jobs WHERE id = ?", (job_id,)))
 
     async def update(
