@@ -59,8 +59,11 @@ def job_store(settings: Settings) -> SqlJobStore:
     return SqliteJobStore(settings.sqlite_path)
 
 
-def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> WebhookSender:
+async def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> WebhookSender:
     """This replica's webhook loop, configured by the settings."""
+    deliveries = DeliveryStore(store)
+    if not settings.uses_postgres:
+        await deliveries.release_all()
     secret = settings.webhook_secret
     config = SenderConfig(
         secret=secret.get_secret_value() if secret else None,
@@ -70,7 +73,7 @@ def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> Webho
         window_s=settings.webhook_retry_window_s,
         public_url=settings.public_url,
     )
-    return WebhookSender(DeliveryStore(store), config, worker)
+    return WebhookSender(deliveries, config, worker)
 
 
 @asynccontextmanager
@@ -113,7 +116,7 @@ async def open_jobs(
     service = JobService(store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner)
     service.manager = manager
     await manager.start()
-    sender = webhook_sender(settings, store, worker)
+    sender = await webhook_sender(settings, store, worker)
     sender.start()
     try:
         yield service

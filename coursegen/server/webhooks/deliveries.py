@@ -92,6 +92,16 @@ class DeliveryStore:
                 )
             )
 
+    async def release_all(self) -> None:
+        """Make claimed deliveries due at once (single-process mode: a restarted process
+        holds every claim, and an attempt cut short by its death is made again now)."""
+        async with self.db.transaction() as tx:
+            await tx.run(
+                "UPDATE coursegen_webhook_deliveries SET claimed_by = NULL, next_attempt_at = ? "
+                "WHERE state = 'pending' AND claimed_by IS NOT NULL",
+                (time.time(),),
+            )
+
     async def pending(self) -> int:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
