@@ -105,14 +105,16 @@ class WebhookSender:
             return Attempt(None, "no signing secret: set COURSEGEN_WEBHOOK_SECRET", 0.0)
         body = body_of(row, self.config.public_url)
         try:
-            target = await resolve(row["url"], self.config.allow_private)
-            headers = signed_headers(secret, row["id"], body, datetime.now(UTC))
-            # The body is not read: the status code is the answer.
-            response = await self.http.send(target.request(body, headers), stream=True)
-            await response.aclose()
+            # One deadline for the whole attempt: name resolution, connection, status line.
+            async with asyncio.timeout(self.config.timeout_s):
+                target = await resolve(row["url"], self.config.allow_private)
+                headers = signed_headers(secret, row["id"], body, datetime.now(UTC))
+                # The body is not read: the status code is the answer.
+                response = await self.http.send(target.request(body, headers), stream=True)
+                await response.aclose()
         except TargetRefused as exc:
             return Attempt(None, str(exc), 0.0)
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             return Attempt(None, f"no answer within {self.config.timeout_s:g} s", 0.0)
         except httpx.HTTPError as exc:
             return Attempt(None, f"{type(exc).__name__}: {exc}", 0.0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 ALLOW_FLAG = "COURSEGEN_WEBHOOK_ALLOW_PRIVATE=true"
+RESOLVE_TIMEOUT_S = 5.0
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -45,9 +46,10 @@ def parse(url: str) -> httpx.URL:
     """The URL, if it is an absolute http(s) URL without credentials in it."""
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        host = parsed.host  # decoded lazily: a bad IDNA label fails here
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
         raise TargetRefused(f"webhook_url is not a URL: {exc}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise TargetRefused("webhook_url must be an absolute https:// URL")
     if parsed.userinfo:
         raise TargetRefused("webhook_url must not carry a user name or password")
@@ -61,8 +63,12 @@ async def addresses(host: str, port: int) -> list[IP]:
     except ValueError:
         pass
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            loop = asyncio.get_running_loop()
+            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError as exc:
+        raise TargetRefused(f"webhook host {host!r} did not resolve in time") from exc
+    except (OSError, UnicodeError) as exc:  # UnicodeError: not a host name (label too long…)
         raise TargetRefused(f"webhook host {host!r} does not resolve: {exc}") from exc
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in found))
 
