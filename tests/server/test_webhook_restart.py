@@ -19,7 +19,8 @@ from tests.support.server_process import (
 )
 from tests.support.webhook_receiver import WebhookReceiver
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(180)
+START_S = 60  # a loaded machine can take this long to import and start a server
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -60,7 +61,7 @@ def servers(tmp_path: Path, database: dict[str, str]) -> Iterator[ServerGroup]:
 
 async def test_sigkill_between_attempts_then_restart_delivers(servers: ServerGroup) -> None:
     with WebhookReceiver(answers=[500]) as receiver:
-        first = await servers.new("first").astart()
+        first = await servers.new("first").astart(START_S)
         body = {**course_request("Durable hooks", 1, 1), "webhook_url": receiver.url}
         job = (await post_json(first.url, "/courses", body))["id"]
 
@@ -76,7 +77,7 @@ async def test_sigkill_between_attempts_then_restart_delivers(servers: ServerGro
         assert [a["status_code"] for a in delivery["attempts"]] == [500], delivery
         assert delivery["state"] == "pending", delivery
 
-        second = await servers.new("second").astart()
+        second = await servers.new("second").astart(START_S)
         await wait_until(lambda: len(receiver.received) == 2, 30, "the retry after the restart")
 
         async def delivered() -> bool:

@@ -78,8 +78,8 @@ class WebhookSender:
 
     async def _deliver(self, row: dict[str, Any], secrets: dict[str, str]) -> None:
         started = time.monotonic()
-        attempt = await self._attempt(row, secrets.get(row["key_id"]) or self.config.secret)
-        attempt = Attempt(attempt.status_code, attempt.error, time.monotonic() - started)
+        code, error = await self._attempt(row, secrets.get(row["key_id"]) or self.config.secret)
+        attempt = Attempt(code, error, time.monotonic() - started)
         metrics.WEBHOOK_SECONDS.observe(attempt.seconds)
         retry_at = None
         if attempt.ok:
@@ -100,9 +100,12 @@ class WebhookSender:
                 )
         await self.deliveries.record(row, self.worker, attempt, retry_at)
 
-    async def _attempt(self, row: dict[str, Any], secret: str | None) -> Attempt:
+    async def _attempt(
+        self, row: dict[str, Any], secret: str | None
+    ) -> tuple[int | None, str | None]:
+        """Send one attempt: the answer's status code, and what went wrong (None if a 2xx)."""
         if secret is None:
-            return Attempt(None, "no signing secret: set COURSEGEN_WEBHOOK_SECRET", 0.0)
+            return None, "no signing secret: set COURSEGEN_WEBHOOK_SECRET"
         body = body_of(row, self.config.public_url)
         try:
             # One deadline for the whole attempt: name resolution, connection, status line.
@@ -113,10 +116,13 @@ class WebhookSender:
                 response = await self.http.send(target.request(body, headers), stream=True)
                 await response.aclose()
         except TargetRefused as exc:
-            return Attempt(None, str(exc), 0.0)
+            return None, str(exc)
         except (TimeoutError, httpx.TimeoutException):
-            return Attempt(None, f"no answer within {self.config.timeout_s:g} s", 0.0)
+            return None, f"no answer within {self.config.timeout_s:g} s"
         except httpx.HTTPError as exc:
-            return Attempt(None, f"{type(exc).__name__}: {exc}", 0.0)
+            return None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug: record it as a failed attempt, not a stuck claim
+            log.exception("webhook %s: attempt crashed", row["id"])
+            return None, f"{type(exc).__name__}: {exc}"
         code = response.status_code
-        return Attempt(code, None if 200 <= code < 300 else f"HTTP {code}", 0.0)
+        return code, None if 200 <= code < 300 else f"HTTP {code}"
