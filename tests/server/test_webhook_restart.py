@@ -17,12 +17,12 @@ from tests.support.server_process import (
     post_json,
     wait_until,
 )
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
 pytestmark = pytest.mark.timeout(180)
 START_S = 60  # a loaded machine can take this long to import and start a server
 
-SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET = TEST_SECRET
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -19,9 +19,9 @@ from tests.support.keys import make_webhook_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Fault, ScriptedLLM
 from tests.support.server_process import wait_until
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
-SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET = TEST_SECRET
 COURSE = {"course_name": "Python basics", "description": "A first course"}
 
 
@@ -139,6 +139,28 @@ async def test_a_receiver_answering_500_gets_the_same_webhook_id_again(
     # Backed off: the second wait is longer than the first (base 0.3 s, ×3, jitter ±25 %).
     gaps = [b.at - a.at for a, b in zip(receiver.received, receiver.received[1:], strict=False)]
     assert gaps[0] >= 0.3 * 0.75 and gaps[1] >= 0.9 * 0.75
+
+
+async def test_a_receiver_that_keeps_failing_is_given_up_after_the_window(
+    settings: Settings, receiver: WebhookReceiver
+) -> None:
+    receiver.default = 500
+    short = settings.model_copy(update={"webhook_retry_window_s": 1.5})
+    with LiveApp(create_app(short)) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            job = await start(client, receiver.url)
+            [delivery] = await wait_delivered(client, job)
+
+            async def nothing_pending() -> bool:
+                return "coursegen_webhooks_pending 0.0" in (await client.get("/metrics/")).text
+
+            await wait_until(nothing_pending, 5, "the pending gauge to drop to 0")
+            metrics = (await client.get("/metrics/")).text
+    assert delivery["state"] == "failed" and delivery["last_status_code"] == 500
+    # Every attempt that fitted in the window was made (and recorded), then none.
+    assert len(delivery["attempts"]) == len(receiver.received) >= 1
+    assert {r.headers["webhook-id"] for r in receiver.received} == {delivery["id"]}
+    assert 'coursegen_webhooks_failed_total{type="course.completed"}' in metrics
 
 
 async def test_review_and_cancel_each_deliver_their_event(

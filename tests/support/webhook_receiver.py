@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+# A signing secret for tests (whsec_ + base64 of 24 bytes).
+TEST_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 
 @dataclass(frozen=True)
 class Received:
