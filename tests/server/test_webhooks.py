@@ -122,7 +122,7 @@ async def test_a_completed_course_delivers_one_signed_course_completed(
 async def test_a_receiver_answering_500_gets_the_same_webhook_id_again(
     client: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
-    receiver.answers = [500, 503]
+    receiver.answers = [500, 302]
     job = await start(client, receiver.url)
     [delivery] = await wait_delivered(client, job)
 
@@ -134,8 +134,9 @@ async def test_a_receiver_answering_500_gets_the_same_webhook_id_again(
         assert verified(request)["type"] == "course.completed"
     assert delivery["state"] == "delivered" and delivery["last_status_code"] == 200
     attempts = delivery["attempts"]
-    assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 500), (2, 503), (3, 200)]
-    assert [a["error"] for a in attempts] == ["HTTP 500", "HTTP 503", None]
+    assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 500), (2, 302), (3, 200)]
+    assert [a["error"] for a in attempts] == ["HTTP 500", "HTTP 302", None]
+    assert {r.path for r in receiver.received} == {"/hooks"}  # the redirect was not followed
     # Backed off: the second wait is longer than the first (base 0.3 s, ×3, jitter ±25 %).
     gaps = [b.at - a.at for a, b in zip(receiver.received, receiver.received[1:], strict=False)]
     assert gaps[0] >= 0.3 * 0.75 and gaps[1] >= 0.9 * 0.75

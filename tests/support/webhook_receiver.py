@@ -1,7 +1,8 @@
 """A webhook receiver on 127.0.0.1 for tests: records every request, answers as scripted.
 
 `WebhookReceiver(answers=[500])` answers the first request 500 and every later one 200
-(`default`). Requests are kept in `received`, in arrival order, bodies as text.
+(`default`); a 3xx answer points to `/elsewhere`. Requests are kept in `received`, in
+arrival order, bodies as text.
 """
 
 import threading
@@ -60,6 +61,8 @@ class WebhookReceiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 code = receiver._answer(Received(self.path, headers, body, time.monotonic()))
                 self.send_response(code)
+                if 300 <= code < 400:  # a redirect a sender must not follow
+                    self.send_header("location", "/elsewhere")
                 self.send_header("content-length", "0")
                 self.end_headers()
 
