@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 from typer.testing import CliRunner, Result
 
 import coursegen.cli._app
@@ -452,5 +453,27 @@ def test_keys_create_refuses_unsafe_owner_names(
             "invalid owner name 'acme:eu'" in refused.output and "letters, digits" in refused.output
         )
         assert "acme" not in CliRunner().invoke(app, ["keys", "list"]).output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_keys_create_with_a_webhook_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        url = "https://93.184.215.14/hooks"
+        created = CliRunner().invoke(app, ["keys", "create", "alice", "--webhook-url", url])
+        assert created.exit_code == 0, created.output
+        lines = created.output.strip().splitlines()
+        assert lines[1].startswith("cgk_") and "signing secret" in lines[2]
+        signing = lines[3]
+        assert signing.startswith("whsec_") and Webhook(signing)  # the library can sign with it
+        refused = CliRunner().invoke(
+            app, ["keys", "create", "bob", "--webhook-url", "http://127.0.0.1/hooks"]
+        )
+        assert refused.exit_code == 1 and "COURSEGEN_WEBHOOK_ALLOW_PRIVATE" in refused.output
+        assert "bob" not in CliRunner().invoke(app, ["keys", "list"]).output
     finally:
         get_settings.cache_clear()

@@ -9,7 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from coursegen.cli._app import app, console, fail
-from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.apikeys import ApiKey, ApiKeyStore
+from coursegen.server.webhooks.keys import KeyWebhook, KeyWebhooks
+from coursegen.server.webhooks.targets import TargetRefused, resolve
 
 T = TypeVar("T")
 keys_app = typer.Typer(help="Manage API keys (stored hashed; a secret is shown only once).")
@@ -34,18 +36,46 @@ def with_keys(work: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+async def create_key(
+    keys: ApiKeyStore, owner: str, name: str, webhook_url: str | None
+) -> tuple[ApiKey, str, KeyWebhook | None]:
+    """A key, its secret, and its webhook settings when it has a default URL."""
+    record, secret = await keys.create(owner, name)
+    webhook = await KeyWebhooks(keys.db).create(record.id, webhook_url) if webhook_url else None
+    return record, secret, webhook
+
+
+def check_webhook_url(url: str) -> None:
+    """Refuse a default webhook URL that deliveries would refuse (see docs/webhooks.md)."""
+    from coursegen.server.settings import get_settings
+
+    try:
+        asyncio.run(resolve(url, get_settings().webhook_allow_private))
+    except TargetRefused as exc:
+        raise fail(str(exc)) from exc
+
+
 @keys_app.command("create")
 def create(
     owner: Annotated[str, typer.Argument(help="Who the key belongs to; their courses are theirs.")],
     name: Annotated[str, typer.Option(help="A label, e.g. the platform using it.")] = "",
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Default webhook URL of the key's courses; gives it a signing secret."),
+    ] = None,
 ) -> None:
     """Create a key. Once any key exists, every request must carry one."""
+    if webhook_url is not None:
+        check_webhook_url(webhook_url)
     try:
-        record, secret = with_keys(lambda keys: keys.create(owner, name))
-    except ValueError as exc:
+        record, secret, webhook = with_keys(lambda keys: create_key(keys, owner, name, webhook_url))
+    except ValueError as exc:  # an owner name outside the safe alphabet
         raise fail(str(exc)) from exc
     console.print(f"Key [bold]{record.id}[/] for {escape(owner)}. Its secret (shown only now):")
     console.print(secret, soft_wrap=True, markup=False)
+    if webhook is not None:
+        console.print("Its webhook signing secret (shown only now):")
+        console.print(webhook.secret, soft_wrap=True, markup=False)
 
 
 @keys_app.command("list")

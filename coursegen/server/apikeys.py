@@ -86,14 +86,15 @@ class ApiKeyStore:
         self._enabled = None
         return bool(done)
 
-    async def owner_of(self, secret: str) -> str | None:
-        """Return the owner of an active key, or None."""
+    async def key_of(self, secret: str) -> ApiKey | None:
+        """Return the active key with this secret, or None."""
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "SELECT owner FROM coursegen_api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                "SELECT id, owner, name, hint, created_at, revoked_at FROM coursegen_api_keys "
+                "WHERE key_hash = ? AND revoked_at IS NULL",
                 (hash_key(secret),),
             )
-        return str(rows[0]["owner"]) if rows else None
+        return ApiKey(**rows[0]) if rows else None
 
     async def enabled(self) -> bool:
         """Whether keys are in use: once any key was made, every request must carry one.

@@ -21,7 +21,7 @@ from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.request_guard import RequestGuardMiddleware
-from coursegen.server.routes import courses, health, web
+from coursegen.server.routes import courses, health, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
 
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(courses.router)
+    app.include_router(webhooks.router)
     app.include_router(web.router)
     app.mount("/metrics", metrics_app)
     # A LangServe course run gets a job's token budget (and takes a job slot: see langserve.py).

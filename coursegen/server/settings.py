@@ -4,10 +4,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from coursegen.chains.model_settings import ModelSettings
+from coursegen.server.webhooks.signing import check_secret
 
 
 class Settings(ModelSettings):
@@ -61,7 +62,31 @@ class Settings(ModelSettings):
         description="Wait this long before each event-log write to batch more per transaction "
         "(0: write as soon as the previous write is done).",
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="whsec_… secret that signs webhooks of keys without a secret of their own.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhooks to private, loopback and link-local hosts."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="Per attempt.")
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, description="First retry delay; it triples each time (docs/webhooks.md)."
+    )
+    webhook_retry_window_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long a webhook is retried after its event."
+    )
+    public_url: str | None = Field(
+        default=None, description="https://… this service is reached at (links in webhooks)."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _signing_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None:
+            check_secret(secret.get_secret_value())
+        return secret
 
     @property
     def trusted_hosts(self) -> list[str]:

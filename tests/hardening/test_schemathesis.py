@@ -199,7 +199,7 @@ def _fuzz_operation(
     if mode is GenerationMode.NEGATIVE and "{job_id}" in operation.path:
         # A path segment is any string, so there is nothing to negate in it: name a job (the
         # fixture's, but never for DELETE) and let the body, query and headers go wrong.
-        fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+        fixed["path_parameters"] = _path(api, operation, keep_job)
 
     @hypothesis_settings(
         max_examples=examples,
@@ -214,7 +214,10 @@ def _fuzz_operation(
         if mode is GenerationMode.POSITIVE and real and "{job_id}" in operation.path:
             # Half the cases on job routes name the fixture job, so its 200/202/409 answers
             # are checked too, not only the 404 of a made-up id (DELETE would remove it).
-            case.path_parameters = {"job_id": api.job_id if keep_job else "no-such-job"}
+            case.path_parameters = {
+                **(case.path_parameters or {}),
+                "job_id": api.job_id if keep_job else "no-such-job",
+            }
         chosen = list(checks)
         if case.query and "cursor" in case.query:
             # An opaque cursor has no schema: a made-up one is rightly a 422, and an empty
@@ -222,6 +225,10 @@ def _fuzz_operation(
             chosen = [
                 c for c in chosen if c not in (positive_data_acceptance, negative_data_rejection)
             ]
+        if _has_webhook_url(case):
+            # A webhook URL is checked against DNS and the signing settings (the fixture has
+            # no secret): a made-up one is rightly a 422.
+            chosen = [c for c in chosen if c is not positive_data_acceptance]
         if case.query and any(name not in operation.query for name in case.query):
             # Unknown query parameters are ignored, as almost every HTTP API does.
             chosen = [c for c in chosen if c is not negative_data_rejection]
@@ -235,6 +242,18 @@ def _fuzz_operation(
     except Unsatisfiable:  # nothing to make invalid (e.g. GET /healthz has no inputs)
         assert mode is GenerationMode.NEGATIVE, label
         run.nothing_to_negate.append(label)
+
+
+def _path(api: Api, operation: schemathesis.APIOperation, keep_job: bool) -> dict[str, str]:
+    """Path parameters naming the fixture job (and no delivery of it)."""
+    path = {"job_id": api.job_id if keep_job else "no-such-job"}
+    if "{delivery_id}" in operation.path:
+        path["delivery_id"] = "msg_none"
+    return path
+
+
+def _has_webhook_url(case: schemathesis.Case) -> bool:
+    return isinstance(case.body, dict) and case.body.get("webhook_url") is not None
 
 
 def _call(
@@ -305,6 +324,10 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
         },
         ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
         ("delete", "/courses/{job_id}"): {"204", "401", "403", "404", "422"},
+        ("get", "/courses/{job_id}/webhooks"): {"200", "401", "404", "422"},
+        ("post", "/courses/{job_id}/webhooks/{delivery_id}/retry"): {
+            *("202", "401", "403", "404", "409", "415", "422", "429", "503")
+        },
         ("get", "/course/input_schema"): {"200", "401"},
         ("post", "/course/invoke"): {"200", "401", "402", "403", "413", "415", "422", "429", "503"},
         ("post", "/course/batch"): {"200", "401", "402", "403", "413", "415", "422", "429", "503"},
@@ -430,7 +453,7 @@ def test_boundary_cases_get_declared_answers(api: Api) -> None:
         fixed: dict[str, Any] = {}
         if "{job_id}" in operation.path:
             keep_job = operation.method.upper() != "DELETE"
-            fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+            fixed["path_parameters"] = _path(api, operation, keep_job)
         cases = generate_coverage_cases(
             operation=operation,
             generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
@@ -451,6 +474,8 @@ def test_boundary_cases_get_declared_answers(api: Api) -> None:
                 checks = CONFORMANCE  # an opaque cursor: see above
             if run.reuses_key(case):
                 checks = [c for c in checks if c is not positive_data_acceptance]
+            elif positive and _has_webhook_url(case):
+                checks = CONFORMANCE  # a webhook URL: see above
             _call(api, case, checks, api.headers, run)
     if run.failures:
         pytest.fail(run.report(), pytrace=False)

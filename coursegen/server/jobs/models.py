@@ -55,6 +55,21 @@ class Event(BaseModel):
     data: str
 
 
+class CourseJobRequest(CourseRequest):
+    """Body of POST /courses: the course to write, and who to tell when it is done."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Where to POST signed course.* webhooks (https); the API key's default "
+        "webhook URL when unset. See docs/webhooks.md.",
+    )
+
+    def course_request(self) -> CourseRequest:
+        """The course part alone, as the job stores it."""
+        return CourseRequest.model_validate(self.model_dump(exclude={"webhook_url"}))
+
+
 class JobCreated(BaseModel):
     """Answer to POST /courses."""
 

@@ -13,6 +13,7 @@ from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.checkpointer import threads_with_prefix
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
+from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.runner import initial_course, new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
@@ -45,7 +46,11 @@ class JobService:
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(
-        self, request: CourseRequest, owner: str, idempotency_key: str | None
+        self,
+        request: CourseRequest,
+        owner: str,
+        idempotency_key: str | None,
+        webhook: WebhookTarget | None = None,
     ) -> tuple[Job, bool]:
         """Start a job, or return the one this idempotency key made (TooManyJobs when full).
 
@@ -63,7 +68,7 @@ class JobService:
             updated_at=now,
         )
         job.course = initial_course(job)  # a queued job is listed by its name, not its id
-        job, created = await self.store.create(job, self.max_jobs_per_owner)
+        job, created = await self.store.create(job, self.max_jobs_per_owner, webhook)
         if not created and job.request.model_dump(mode="json") != request.model_dump(mode="json"):
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {idempotency_key!r} was already used with another body "

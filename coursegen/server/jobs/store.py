@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from coursegen.server.jobs import outbox
 from coursegen.server.jobs.models import Event, Job, JobStatus
 
 SCHEMA = [
@@ -26,6 +27,7 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS coursegen_events (
         job_id TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
         PRIMARY KEY (job_id, id))""",
+    *outbox.SCHEMA,
 ]
 JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action")
 COLUMNS = (
@@ -77,6 +79,7 @@ class AppendPlan:
         self.results: list[list[Event] | LeaseLost] = []
         self.inserts: list[tuple[str, int, str, str]] = []
         self.updates: dict[tuple[str, ...], list[list[Any]]] = {}
+        self.webhooks: list[list[Any]] = []  # outbox rows of the status changes
         now = time.time()
         for batch in batches:
             row = held.get(batch.job_id)
@@ -90,6 +93,8 @@ class AppendPlan:
             fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
             values = [_encode(k, v) for k, v in fields.items()]
             self.updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
+            if (webhook := outbox.enqueue_params(batch.job_id, batch.fields)) is not None:
+                self.webhooks.append(webhook)
             self.results.append(stored)
 
     @staticmethod
@@ -116,6 +121,8 @@ class AppendPlan:
         for names, params in self.updates.items():
             sets = ", ".join(f"{k} = ?" for k in names)
             out.append((f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params))
+        if self.webhooks:  # after the updates: the outbox copies the rows as they now are
+            out.append((outbox.ENQUEUE, self.webhooks))
         return out
 
 
@@ -175,8 +182,14 @@ class SqlJobStore(ABC):
         """
         return None
 
-    async def create(self, job: Job, max_active: int | None = None) -> tuple[Job, bool]:
-        """Insert a job; with an idempotency key already used, return that job and False.
+    async def create(
+        self,
+        job: Job,
+        max_active: int | None = None,
+        webhook: outbox.WebhookTarget | None = None,
+    ) -> tuple[Job, bool]:
+        """Insert a job (and where its webhooks go); with an idempotency key already used,
+        return that job and False.
 
         Raise TooManyJobs when the owner already has `max_active` queued or running jobs. The
         key lookup, the count and the insert are one transaction under the owner's lock, so
@@ -203,6 +216,8 @@ class SqlJobStore(ABC):
                     raise TooManyJobs(f"{max_active} jobs are already queued or running")
             marks = ", ".join("?" for _ in COLUMNS)
             await tx.run(f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks})", values)
+            if webhook is not None:
+                await tx.run(outbox.ADD_TARGET, (job.id, webhook.url, webhook.key_id))
         return job, True
 
     async def get_by_key(self, owner: str, idempotency_key: str) -> Job | None:
@@ -247,6 +262,8 @@ class SqlJobStore(ABC):
     async def delete(self, job_id: str) -> bool:
         async with self.transaction() as tx:
             await tx.run("DELETE FROM coursegen_events WHERE job_id = ?", (job_id,))
+            for statement in outbox.DELETE_JOB:
+                await tx.run(statement, (job_id,))
             return bool(await tx.run("DELETE FROM coursegen_jobs WHERE id = ?", (job_id,)))
 
     async def update(

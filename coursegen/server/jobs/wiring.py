@@ -22,6 +22,8 @@ from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.settings import Settings
+from coursegen.server.webhooks.deliveries import DeliveryStore
+from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
 
 log = logging.getLogger(__name__)
 NO_KEYS_ON_NETWORK = (
@@ -55,6 +57,23 @@ def job_store(settings: Settings) -> SqlJobStore:
         assert settings.database_url is not None
         return PostgresJobStore(settings.database_url)
     return SqliteJobStore(settings.sqlite_path, settings.sqlite_busy_timeout_s)
+
+
+async def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> WebhookSender:
+    """This replica's webhook loop, configured by the settings."""
+    deliveries = DeliveryStore(store)
+    if not settings.uses_postgres:
+        await deliveries.release_all()
+    secret = settings.webhook_secret
+    config = SenderConfig(
+        secret=secret.get_secret_value() if secret else None,
+        allow_private=settings.webhook_allow_private,
+        timeout_s=settings.webhook_timeout_s,
+        retry_base_s=settings.webhook_retry_base_s,
+        window_s=settings.webhook_retry_window_s,
+        public_url=settings.public_url,
+    )
+    return WebhookSender(deliveries, config, worker)
 
 
 @asynccontextmanager
@@ -97,9 +116,12 @@ async def open_jobs(
     service = JobService(store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner)
     service.manager = manager
     await manager.start()
+    sender = await webhook_sender(settings, store, worker)
+    sender.start()
     try:
         yield service
     finally:
+        await sender.close()
         await manager.drain()
         await writer.close()
         await broker.close()

@@ -13,11 +13,14 @@ from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.chains.schemas import CourseRequest
 from coursegen.exports import export_course
 from coursegen.server import metrics
+from coursegen.server.apikeys import ApiKey
 from coursegen.server.deps import (
+    ApiKeyDep,
     BrokerDep,
     JobDep,
     OwnerDep,
     ServiceDep,
+    SettingsDep,
     StoreDep,
     WriterDep,
     get_runs,
@@ -25,6 +28,7 @@ from coursegen.server.deps import (
 )
 from coursegen.server.downloads import attachment
 from coursegen.server.jobs.models import (
+    CourseJobRequest,
     Event,
     Job,
     JobCreated,
@@ -34,10 +38,15 @@ from coursegen.server.jobs.models import (
     RegenerateRequest,
     ReviewAnswer,
 )
-from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict
+from coursegen.server.jobs.outbox import WebhookTarget
+from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, JobService
 from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
+from coursegen.server.settings import Settings
+from coursegen.server.webhooks.choose import job_webhook
+from coursegen.server.webhooks.keys import KeyWebhooks
+from coursegen.server.webhooks.targets import TargetRefused
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
@@ -101,21 +110,24 @@ def snapshot(job: Job) -> JobSnapshot:
     "", status_code=202, response_model=JobCreated, responses=errors(400, 403, 413, 415, 429, 503)
 )
 async def create_course(
-    request: CourseRequest,
+    request: CourseJobRequest,
     response: Response,
     service: ServiceDep,
     owner: WriterDep,
+    key: ApiKeyDep,
+    settings: SettingsDep,
     runs: Annotated[RunSlots, Depends(get_runs)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
+    webhook = await _webhook(request.webhook_url, key, service, settings)
     # The owner's LangServe runs take job slots too (a replayed request needs none).
     if runs.active(owner) and not (
         idempotency_key and await service.store.get_by_key(owner, idempotency_key)
     ):
         await runs.admit_job(owner)
     try:
-        job, _ = await service.create(request, owner, idempotency_key)
+        job, _ = await service.create(request.course_request(), owner, idempotency_key, webhook)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
     except IdempotencyKeyReused as exc:
@@ -254,6 +266,16 @@ async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     never rate-limited."""
     await service.delete(job)
     return Response(status_code=204)
+
+
+async def _webhook(
+    url: str | None, key: ApiKey | None, service: JobService, settings: Settings
+) -> WebhookTarget | None:
+    try:
+        return await job_webhook(url, key.id if key else None, KeyWebhooks(service.store), settings)
+    except TargetRefused as exc:
+        error = {"type": "value_error", "loc": ("body", "webhook_url"), "msg": str(exc)}
+        raise RequestValidationError([{**error, "input": url}]) from exc
 
 
 def _encode_cursor(job: Job) -> str:
