@@ -49,7 +49,7 @@ async def new_job(store: SqlJobStore, job_id: str, webhook: WebhookTarget | None
         lease_owner=WORKER,
         lease_expires_at=now + 60,
     )
-    await store.create(job, webhook)
+    await store.create(job, webhook=webhook)
 
 
 def finish(job_id: str, status: JobStatus, worker: str = WORKER) -> Batch:

@@ -22,7 +22,7 @@ async def list_webhooks(job: JobDep, store: StoreDep) -> WebhookList:
     status_code=202,
     response_model=WebhookDelivery,
     dependencies=[Depends(get_writer)],
-    responses=errors(404, 409, 429),
+    responses=errors(403, 404, 409, 429, 503),
 )
 async def retry_webhook(job: JobDep, delivery_id: str, store: StoreDep) -> WebhookDelivery:
     """Send a delivery again now (same webhook-id), with a fresh retry window."""
