@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
+from coursegen.chains.model_info import describe_model
 from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import build_course_chains
 from coursegen.graph.graph import build_graph
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
+    app.state.model_info = describe_model(model, mode)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(

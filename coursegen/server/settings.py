@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-call timeout.")
     llm_max_retries: int = Field(default=2, ge=0, description="HTTP retries inside the client.")
     max_tokens: int | None = Field(default=4096, gt=0, description="Most tokens per answer.")
+    sandbox_tokens_per_s: float = Field(
+        default=400.0, ge=0, description="Speed of COURSEGEN_MODEL=sandbox (0: no pauses)."
+    )
     job_token_budget: int | None = Field(
         default=1_500_000, gt=0, description="Most tokens one job may spend (then budget_exceeded)."
     )
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
             timeout_s=self.llm_timeout_s,
             max_retries=self.llm_max_retries,
             max_tokens=self.max_tokens,
+            sandbox_tokens_per_s=self.sandbox_tokens_per_s,
         )
 
 
