@@ -1,11 +1,14 @@
 """Create the FastAPI app: LangServe routes, the jobs API and a lifespan-managed checkpointer."""
 
+import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
@@ -17,11 +20,14 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
-from coursegen.server.metrics import metrics_app
+from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
+from coursegen.server.probe import probe_provider
 from coursegen.server.routes import courses, health, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class GraphHolder:
@@ -53,27 +59,36 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     settings = settings or get_settings()
     model = cancellable(model or load_chat_model(settings.model, settings.model_options()))
     mode = settings.structured_output
+    info = describe_model(model, mode)
     holder = GraphHolder()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_checkpointer(settings) as saver:
-            holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
-            app.state.graph = holder.graph
-            async with open_jobs(settings, holder.graph, saver, model) as jobs:
-                app.state.jobs = jobs
-                app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
-                yield
-        holder.graph = None
+        log.info("model: %s", info.line(), extra={"cg_model": info.model_dump()})
+        # In the background: a provider that is slow to answer must not delay start-up.
+        probe = asyncio.create_task(probe_provider(info))
+        try:
+            async with open_checkpointer(settings) as saver:
+                holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
+                app.state.graph = holder.graph
+                async with open_jobs(settings, holder.graph, saver, model) as jobs:
+                    app.state.jobs = jobs
+                    app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
+                    yield
+        finally:
+            probe.cancel()
+            holder.graph = None
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package,
+    # not a CDN (blank pages offline or behind a strict proxy otherwise).
+    app = FastAPIOffline(
         title="coursegen",
         version="0.1.0",
         lifespan=lifespan,
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
-    app.state.model_info = describe_model(model, mode)
+    app.state.model_info = info
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
@@ -91,8 +106,10 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.include_router(health.router)
     app.include_router(courses.router)
     app.include_router(web.router)
+    # `/metrics` itself answers (a mount alone redirects it to `/metrics/` with a 307).
+    app.add_route("/metrics", metrics_text, include_in_schema=False)
     app.mount("/metrics", metrics_app)
     # A LangServe course run gets a job's token budget (and takes a job slot: see langserve.py).
-    course = CourseRunnable(holder, token_budget=settings.job_token_budget)
+    course = CourseRunnable(holder, token_budget=settings.job_token_budget, on_usage=observe_call)
     mount_langserve(app, course, build_course_chains(model, mode))
     return app

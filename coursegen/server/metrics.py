@@ -1,6 +1,15 @@
 """Declare the Prometheus metrics of a replica and the ASGI app that serves them."""
 
-from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_asgi_app,
+)
+from starlette.requests import Request
+from starlette.responses import Response
 
 from coursegen.chains.schemas import TokenUsage
 
@@ -22,6 +31,11 @@ SSE_SUBSCRIBERS = Gauge("coursegen_sse_subscribers", "Clients following a job's 
 EVENTS_STORED = Counter("coursegen_events_stored", "Job events stored (after token coalescing).")
 
 metrics_app = make_asgi_app()
+
+
+async def metrics_text(request: Request) -> Response:
+    """Answer `GET /metrics` with the metrics in Prometheus' text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def observe_call(stage: str, usage: TokenUsage, seconds: float | None) -> None:

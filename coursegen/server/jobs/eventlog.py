@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,8 @@ import orjson
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.store import Batch
+
+log = logging.getLogger(__name__)
 
 
 class JobEventLog:
@@ -76,6 +79,7 @@ class JobEventLog:
         if progress["stage"] != self._stage:
             self._stage = progress["stage"]
             self._events.append(("stage", {"stage": self._stage}))
+            log.info("stage reached", extra={"cg_job_id": self.job_id, "cg_stage": self._stage})
         self._events.append(("progress", progress))
         self._fields.update(course=self.snapshot.course, progress=progress, stage=self._stage)
 

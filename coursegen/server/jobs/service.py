@@ -1,5 +1,6 @@
 """Carry out the jobs API's operations on the store, and wake the workers that act on them."""
 
+import logging
 import time
 import uuid
 
@@ -13,6 +14,8 @@ from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateReq
 from coursegen.server.jobs.runner import new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 class JobConflict(RuntimeError):
@@ -58,6 +61,7 @@ class JobService:
         )
         job, created = await self.store.create(job)
         if created:
+            log.info("job created", extra={"cg_job_id": job.id, "cg_owner": owner})
             metrics.JOBS_CREATED.inc()
             await self.broker.control({"kind": "wake"})
         return job, created

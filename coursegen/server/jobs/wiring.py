@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
+from coursegen.chains.model_info import describe_model
 from coursegen.graph.graph import make_regenerate_builder
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
@@ -77,7 +78,8 @@ async def open_jobs(
     )
     writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
     writer.start()
-    runner = JobRunner(graph, regenerate, writer, worker, settings.job_token_budget)
+    info = describe_model(model, settings.structured_output)
+    runner = JobRunner(graph, regenerate, writer, worker, info, settings.job_token_budget)
     manager = JobManager(
         store,
         broker,
