@@ -12,6 +12,7 @@ from langserve import add_routes
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
 from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service
+from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
@@ -77,9 +78,10 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
     # scope="request": the slot is given back once the answer is sent, not when the
     # handler returns (a stream's run goes on after that).
     guard = [Depends(authorize, scope="request")]
+    # The playground draws its form from the input schema: publish one without nulls.
     add_routes(
         app,
-        course,
+        course.with_types(input_type=form_friendly(course.InputType)),
         path="/course",
         per_req_config_modifier=thread_from_header,
         serializer=serializer,
@@ -87,9 +89,10 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
         dependencies=guard,
     )
     for stage in ("outline", "topics", "content", "polish"):
+        chain = getattr(chains, stage)
         add_routes(
             app,
-            getattr(chains, stage),
+            chain.with_types(input_type=form_friendly(chain.get_input_schema())),
             path=f"/chains/{stage}",
             serializer=serializer,
             dependencies=guard,
