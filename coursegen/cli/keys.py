@@ -2,14 +2,14 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from coursegen.cli._app import app, console, fail
-from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.apikeys import LOCAL_OWNER, ApiKeyStore
 
 T = TypeVar("T")
 keys_app = typer.Typer(help="Manage API keys (stored hashed; a secret is shown only once).")
@@ -38,11 +38,44 @@ def with_keys(work: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
 def create(
     owner: Annotated[str, typer.Argument(help="Who the key belongs to; their courses are theirs.")],
     name: Annotated[str, typer.Option(help="A label, e.g. the platform using it.")] = "",
+    adopt_existing: Annotated[
+        bool, typer.Option(help="Give the courses made without a key to this owner.")
+    ] = False,
 ) -> None:
-    """Create a key. Once any key exists, every request must carry one."""
-    record, secret = with_keys(lambda keys: keys.create(owner, name))
+    """Create a key. Once any key exists, every request must carry one, and courses made
+    without a key belong to owner `local` (see --adopt-existing)."""
+
+    async def work(keys: ApiKeyStore) -> tuple[Any, str, int, int]:
+        record, secret = await keys.create(owner, name)
+        adopted = await keys.adopt_keyless(owner) if adopt_existing else 0
+        return record, secret, adopted, await keys.keyless_jobs()
+
+    record, secret, adopted, keyless = with_keys(work)
     console.print(f"Key [bold]{record.id}[/] for {escape(owner)}. Its secret (shown only now):")
     console.print(secret, soft_wrap=True, markup=False)
+    if adopted:
+        console.print(f"{adopted} course(s) made without a key now belong to {escape(owner)}.")
+    if keyless and owner != LOCAL_OWNER:
+        console.print(keyless_note(keyless, owner), style="yellow", markup=False)
+
+
+def keyless_note(count: int, owner: str) -> str:
+    """Say where the courses made without a key went, and how to reach them."""
+    return (
+        f"{count} course(s) made without a key belong to owner '{LOCAL_OWNER}': every "
+        f"request needs a key now, so only a key of owner '{LOCAL_OWNER}' reaches them "
+        f"(coursegen keys create {LOCAL_OWNER}), or give them to {owner} with "
+        f"`coursegen keys adopt {owner}`."
+    )
+
+
+@keys_app.command("adopt")
+def adopt(
+    owner: Annotated[str, typer.Argument(help="The owner who gets the courses.")],
+) -> None:
+    """Give the courses made without a key (owner `local`) to an owner."""
+    moved = with_keys(lambda keys: keys.adopt_keyless(owner))
+    console.print(f"{moved} course(s) made without a key now belong to {escape(owner)}.")
 
 
 @keys_app.command("list")

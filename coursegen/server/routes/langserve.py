@@ -11,7 +11,8 @@ from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
-from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service
+from coursegen.server.apikeys import LOCAL_OWNER
+from coursegen.server.deps import OwnerDep, get_runs, get_service
 from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
