@@ -35,7 +35,8 @@ class ModelInfo(BaseModel):
     def line(self) -> str:
         """One line for a log or a page: `openai-compatible qwen2.5:7b at http://…/v1`."""
         where = f" at {self.base_url}" if self.base_url else ""
-        return f"{self.provider} {self.name}{where} (structured output: {self.structured_output})"
+        who = self.name if self.name == self.provider else f"{self.provider} {self.name}"
+        return f"{who}{where} (structured output: {self.structured_output})"
 
 
 def public_url(url: str | None) -> str | None:

@@ -49,3 +49,12 @@ async def test_metrics_answer_at_the_bare_path_and_count_langserve_runs(
 
     assert delta('{stage="outline"}') == 1 and delta('{stage="content"}') == 2
     assert delta('{stage="polish"}') == 2
+    # A stage chain's run counts too.
+    outline = {"input": {"course_name": "Rust", "options": {"themes": 2}}}
+    assert (await client.post("/chains/outline/invoke", json=outline)).status_code == 200
+    last = (await client.get("/metrics")).text
+    name, labels = "coursegen_llm_calls_total", '{stage="outline"}'
+    assert _value(last, name, labels) == _value(after, name, labels) + 1
+    assert _value(last, "coursegen_llm_call_seconds_count", labels) == (
+        _value(after, "coursegen_llm_call_seconds_count", labels) + 1
+    )

@@ -7,10 +7,14 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from langchain_core.runnables import Runnable
+from langchain_core.tracers.schemas import Run
 from langserve import add_routes
 
+from coursegen.chains.schemas import STAGES, Stage, TokenUsage
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
+from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
 from coursegen.server.deps import OwnerDep, get_runs, get_service
 from coursegen.server.form_schema import form_friendly
@@ -73,6 +77,18 @@ async def budget_exceeded(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def counted(chain: Runnable[Any, Any], stage: Stage) -> Runnable[Any, Any]:
+    """Count a stage chain's runs in the `coursegen_llm_*` metrics, as a job's calls are."""
+
+    def on_end(run: Run) -> None:
+        usage = getattr((run.outputs or {}).get("output"), "usage", None)
+        if isinstance(usage, TokenUsage):
+            seconds = (run.end_time - run.start_time).total_seconds() if run.end_time else None
+            metrics.observe_call(stage, usage, seconds)
+
+    return chain.with_listeners(on_end=on_end)
+
+
 def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) -> None:
     """Add LangServe routes for the whole pipeline and for each stage."""
     serializer = GraphAwareSerializer()
@@ -89,11 +105,11 @@ def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) 
         playground_type="default",
         dependencies=guard,
     )
-    for stage in ("outline", "topics", "content", "polish"):
+    for stage in STAGES:
         chain = getattr(chains, stage)
         add_routes(
             app,
-            chain.with_types(input_type=form_friendly(chain.get_input_schema())),
+            counted(chain, stage).with_types(input_type=form_friendly(chain.get_input_schema())),
             path=f"/chains/{stage}",
             serializer=serializer,
             dependencies=guard,
