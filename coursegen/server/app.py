@@ -22,7 +22,7 @@ from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
-from coursegen.server.probe import probe_provider
+from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.routes import courses, health, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
@@ -64,14 +64,14 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("model: %s", info.line(), extra={"cg_model": info.model_dump()})
+        announce_model(info)
         # In the background: a provider that is slow to answer must not delay start-up.
         probe = asyncio.create_task(probe_provider(info))
         try:
             async with open_checkpointer(settings) as saver:
                 holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
                 app.state.graph = holder.graph
-                async with open_jobs(settings, holder.graph, saver, model) as jobs:
+                async with open_jobs(settings, holder.graph, saver, model, info) as jobs:
                     app.state.jobs = jobs
                     app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
                     yield

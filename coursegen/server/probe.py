@@ -1,4 +1,4 @@
-"""Check at start-up, in the background, that the configured provider can be reached."""
+"""Say at start-up which model is in use, and check in the background that it can be reached."""
 
 import asyncio
 import logging
@@ -9,6 +9,18 @@ from coursegen.chains.model_info import ModelInfo
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 2.0
+EMBEDDED_NOTE = (
+    "the embedded model is a small demo model: English only, slow, shallow content. For real "
+    "courses set OPENAI_API_KEY, or COURSEGEN_BASE_URL and COURSEGEN_MODEL (an "
+    "OpenAI-compatible server); to test an integration, COURSEGEN_MODEL=sandbox"
+)
+
+
+def announce_model(model: ModelInfo) -> None:
+    """Log the model line (no secrets: the URL is already stripped), and the demo model's limits."""
+    log.info("model: %s", model.line(), extra={"cg_model": model.model_dump()})
+    if model.kind == "embedded":
+        log.warning(EMBEDDED_NOTE)
 
 
 async def probe_provider(model: ModelInfo, timeout_s: float = PROBE_TIMEOUT_S) -> bool | None:

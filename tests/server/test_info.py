@@ -8,8 +8,8 @@ import pytest
 
 from coursegen.chains.model_info import ModelInfo, public_url
 from coursegen.chains.schemas import Course
+from coursegen.server import app as app_module
 from coursegen.server.app import create_app
-from coursegen.server.jobs import wiring
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
@@ -60,7 +60,7 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> ModelInfo:
         structured_output="json_schema",
         languages=["en"],
     )
-    monkeypatch.setattr(wiring, "describe_model", lambda model, mode: info)
+    monkeypatch.setattr(app_module, "describe_model", lambda model, mode: info)
     return info
 
 
