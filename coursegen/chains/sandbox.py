@@ -31,7 +31,8 @@ SANDBOX = "sandbox"
 SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends (structured.py)
 TOKEN_CHARS = 4  # a "token" of the sandbox: a few characters, as a BPE tokeniser has them
 _DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
-_COUNT_RE = re.compile(r"(?:exactly|ровно) (\d+)")
+# "exactly 5" / "ровно 5", else the low end of "4 to 8" / "от 4 до 8".
+_COUNT_RE = re.compile(r"(?:exactly|ровно) (\d+)|(\d+) (?:to|до) \d+")
 _WRITE_IN_RE = re.compile(r"Write in ([A-Z][A-Za-z ()-]*?)\.")
 _WRITE_IN_RU_RE = re.compile(r"Пиши на (\w+) языке")
 _BY_NAME = {name: code for code, name in LANGUAGE_NAMES.items()}
@@ -43,9 +44,9 @@ class ChatSandbox(BaseChatModel):
 
     It reads what a real model would: the JSON schema (`response_format`, a forced tool, or
     the schema json_mode appends to the prompt), the language the prompt names, the count
-    it asks for ("exactly N") and the titles in its `<course_data>`; and it streams its
-    answer token by token at `tokens_per_s`. Usage counts ~4 characters a token; it costs
-    nothing and never opens a connection.
+    it asks for ("exactly N", else the low end of "4 to 8") and the titles in its
+    `<course_data>`; and it streams its answer token by token at `tokens_per_s`. Usage
+    counts ~4 characters a token; it costs nothing and never opens a connection.
     """
 
     tokens_per_s: float = Field(
@@ -72,7 +73,11 @@ class ChatSandbox(BaseChatModel):
         """The answer's chunks (usage on the last one) and the pause between two of them."""
         tool = (kwargs.get("tools") or [None])[0]
         schema = _requested_schema(messages, kwargs.get("response_format"), tool)
-        system = "\n".join(str(m.content) for m in messages if m.type == "system")
+        # The instructions are in the system prompt (user text in <course_data> must not
+        # steer it); a call without one is read whole.
+        system = "\n".join(str(m.content) for m in messages if m.type == "system") or "\n".join(
+            str(m.content) for m in messages
+        )
         data = _course_data(messages)
         fill = Fill(phrases_for(_language(system)), _subject(data), _count(system))
         answer = (
@@ -208,4 +213,4 @@ def _language(system: str) -> str:
 
 def _count(system: str) -> int | None:
     match = _COUNT_RE.search(system)
-    return int(match.group(1)) if match else None
+    return int(match.group(1) or match.group(2)) if match else None
