@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import BaseModel, Field
 
-from coursegen.chains.local_llama import ChatLlamaCppEmbedded
+from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
 from coursegen.chains.sandbox import SANDBOX, ChatSandbox
 from coursegen.chains.structured import StructuredMode
 
@@ -20,7 +20,7 @@ class ModelInfo(BaseModel):
 
     kind: ModelKind = Field(
         description="provider: a real LLM over HTTP; embedded: the small in-process demo "
-        "model; sandbox: the deterministic test model (no network, no cost)."
+        "model or a GGUF file; sandbox: the deterministic test model (no network, no cost)."
     )
     provider: str = Field(description="openai, openai-compatible, llamacpp, sandbox or another.")
     name: str = Field(description="The model's name as the provider spells it.")
@@ -62,7 +62,8 @@ def describe_model(model: BaseChatModel, mode: StructuredMode) -> ModelInfo:
             provider="llamacpp",
             name=name,
             structured_output=mode,
-            languages=["en"],
+            # The bundled demo model; a GGUF file of one's own is taken at its word.
+            languages=["en"] if name == SMOLLM2_FILE else None,
         )
     if isinstance(model, BaseChatOpenAI):
         base = public_url(model.openai_api_base)

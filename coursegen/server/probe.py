@@ -19,7 +19,7 @@ EMBEDDED_NOTE = (
 def announce_model(model: ModelInfo) -> None:
     """Log the model line (no secrets: the URL is already stripped), and the demo model's limits."""
     log.info("model: %s", model.line(), extra={"cg_model": model.model_dump()})
-    if model.kind == "embedded":
+    if model.kind == "embedded" and model.languages:
         log.warning(EMBEDDED_NOTE)
 
 

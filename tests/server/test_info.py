@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coursegen.chains.model_info import ModelInfo, public_url
+from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
+from coursegen.chains.model_info import ModelInfo, describe_model, public_url
 from coursegen.chains.schemas import Course
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
@@ -99,3 +100,11 @@ async def test_the_sandbox_writes_a_whole_course_with_no_provider(tmp_path: Path
     assert all(t.polished is not None for theme in course.themes for t in theme.topics)
     assert course.usage.total.calls == 1 + 3 + 6 + 6
     assert [e for e in events if e.event == "token"]  # it streams, as a real model does
+
+
+def test_only_the_bundled_demo_model_is_english_only(tmp_path: Path) -> None:
+    demo = ChatLlamaCppEmbedded(model_path=str(tmp_path / SMOLLM2_FILE))
+    own = ChatLlamaCppEmbedded(model_path=str(tmp_path / "qwen2.5-7b-instruct-q4_k_m.gguf"))
+    assert describe_model(demo, "json_schema").languages == ["en"]
+    assert describe_model(own, "json_schema").languages is None
+    assert describe_model(own, "json_schema").kind == "embedded"

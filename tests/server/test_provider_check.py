@@ -9,7 +9,7 @@ import pytest
 
 from coursegen.chains.model_info import ModelInfo
 from coursegen.server.app import create_app
-from coursegen.server.probe import probe_provider
+from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
@@ -58,3 +58,18 @@ async def test_a_job_error_names_the_unreachable_server(tmp_path: Path) -> None:
     assert error["code"] == "provider_error" and error["retryable"] is True
     assert f"(provider at {down})" in error["message"], error
     assert "hunter2" not in error["message"]
+
+
+def test_start_up_names_the_model_and_warns_of_the_demo_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    demo = _info(None, kind="embedded").model_copy(update={"languages": ["en"]})
+    with caplog.at_level(logging.INFO, logger="coursegen.server.probe"):
+        announce_model(_info("http://127.0.0.1:11434/v1"))
+        announce_model(demo)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines[0] == (
+        "INFO",
+        "model: openai-compatible m at http://127.0.0.1:11434/v1 (structured output: json_schema)",
+    )
+    assert lines[2][0] == "WARNING" and "English only" in lines[2][1] and len(lines) == 3
