@@ -1,11 +1,13 @@
 # Two commands on a fresh machine: `make run` (serve on the embedded defaults) and `make test`.
 UV ?= uv
+# The sandbox model needs no extra: skip building llama-cpp-python (keep it if installed).
+SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 
 .PHONY: install run test lint bench docs
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
-	$(UV) sync --locked --all-extras
+	$(UV) sync --locked $(SYNC_EXTRAS)
 
 run: install
 	$(UV) run coursegen serve

@@ -36,6 +36,9 @@ class ModelSettings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-call timeout.")
     llm_max_retries: int = Field(default=2, ge=0, description="HTTP retries inside the client.")
     max_tokens: int | None = Field(default=4096, gt=0, description="Most tokens per answer.")
+    sandbox_tokens_per_s: float = Field(
+        default=400.0, ge=0, description="Speed of COURSEGEN_MODEL=sandbox (0: no pauses)."
+    )
 
     def model_options(self) -> ModelOptions:
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
@@ -46,4 +49,5 @@ class ModelSettings(BaseSettings):
             timeout_s=self.llm_timeout_s,
             max_retries=self.llm_max_retries,
             max_tokens=self.max_tokens,
+            sandbox_tokens_per_s=self.sandbox_tokens_per_s,
         )

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from coursegen.cli._app import app, console, fail
-from coursegen.server.apikeys import ApiKey, ApiKeyStore
+from coursegen.server.apikeys import LOCAL_OWNER, ApiKey, ApiKeyStore
 from coursegen.server.webhooks.keys import KeyWebhook, KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused, resolve
 
@@ -63,12 +63,22 @@ def create(
         str | None,
         typer.Option(help="Default webhook URL of the key's courses; gives it a signing secret."),
     ] = None,
+    adopt_existing: Annotated[
+        bool, typer.Option(help="Give the courses made without a key to this owner.")
+    ] = False,
 ) -> None:
-    """Create a key. Once any key exists, every request must carry one."""
+    """Create a key. Once any key exists, every request must carry one, and courses made
+    without a key belong to owner `local` (see --adopt-existing)."""
     if webhook_url is not None:
         check_webhook_url(webhook_url)
+
+    async def work(keys: ApiKeyStore) -> tuple[ApiKey, str, KeyWebhook | None, int, int]:
+        record, secret, webhook = await create_key(keys, owner, name, webhook_url)
+        adopted = await keys.adopt_keyless(owner) if adopt_existing else 0
+        return record, secret, webhook, adopted, await keys.keyless_jobs()
+
     try:
-        record, secret, webhook = with_keys(lambda keys: create_key(keys, owner, name, webhook_url))
+        record, secret, webhook, adopted, keyless = with_keys(work)
     except ValueError as exc:  # an owner name outside the safe alphabet
         raise fail(str(exc)) from exc
     console.print(f"Key [bold]{record.id}[/] for {escape(owner)}. Its secret (shown only now):")
@@ -76,6 +86,29 @@ def create(
     if webhook is not None:
         console.print("Its webhook signing secret (shown only now):")
         console.print(webhook.secret, soft_wrap=True, markup=False)
+    if adopted:
+        console.print(f"{adopted} course(s) made without a key now belong to {escape(owner)}.")
+    if keyless and owner != LOCAL_OWNER:
+        console.print(keyless_note(keyless, owner), style="yellow", markup=False)
+
+
+def keyless_note(count: int, owner: str) -> str:
+    """Say where the courses made without a key went, and how to reach them."""
+    return (
+        f"{count} course(s) made without a key belong to owner '{LOCAL_OWNER}': every "
+        f"request needs a key now, so only a key of owner '{LOCAL_OWNER}' reaches them "
+        f"(coursegen keys create {LOCAL_OWNER}), or give them to {owner} with "
+        f"`coursegen keys adopt {owner}`."
+    )
+
+
+@keys_app.command("adopt")
+def adopt(
+    owner: Annotated[str, typer.Argument(help="The owner who gets the courses.")],
+) -> None:
+    """Give the courses made without a key (owner `local`) to an owner."""
+    moved = with_keys(lambda keys: keys.adopt_keyless(owner))
+    console.print(f"{moved} course(s) made without a key now belong to {escape(owner)}.")
 
 
 @keys_app.command("list")

@@ -11,10 +11,12 @@ from langchain_core.runnables.config import get_config_list, patch_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.schemas import Course, CourseRequest
+from coursegen.chains.schemas import Course, CourseRequest, TokenUsage
 from coursegen.graph.progress import ProgressTracker
 
 GraphProvider = Callable[[], CompiledStateGraph]
+UsageObserver = Callable[[Any, TokenUsage, float | None], None]
+"""Called with (stage, usage, seconds) after each LLM call of a run (metrics, say)."""
 BUDGET_EXCEEDED = "budget_exceeded"
 
 
@@ -50,9 +52,15 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
 
     name = "coursegen"
 
-    def __init__(self, graph: GraphProvider, token_budget: int | None = None) -> None:
+    def __init__(
+        self,
+        graph: GraphProvider,
+        token_budget: int | None = None,
+        on_usage: UsageObserver | None = None,
+    ) -> None:
         self._graph = graph
         self.token_budget = token_budget
+        self.on_usage = on_usage
 
     @property
     def InputType(self) -> type[CourseRequest]:
@@ -97,6 +105,9 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
             while (item := await queue.get()) is not None:
                 mode, payload = item
                 if mode == "custom":
+                    if payload.get("type") == "usage" and self.on_usage is not None:
+                        call = TokenUsage.model_validate(payload["usage"])
+                        self.on_usage(payload["stage"], call, payload.get("seconds"))
                     if payload.get("type") == "usage" and self.token_budget is not None:
                         spent += int(payload["usage"].get("total_tokens", 0))
                         if spent > self.token_budget:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from coursegen.server.jobs.store import SqlJobStore
 
 KEY_PREFIX = "cgk_"
+LOCAL_OWNER = "local"
+"""The owner of everything made while no key exists (single-user mode)."""
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS coursegen_api_keys (
         id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
@@ -68,6 +70,29 @@ class ApiKeyStore:
             )
         self._enabled = None
         return key, secret
+
+    async def keyless_jobs(self) -> int:
+        """How many jobs were made without a key: once keys are in use, only a key whose
+        owner is `local` reaches them."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT COUNT(*) AS n FROM coursegen_jobs WHERE owner = ?", (LOCAL_OWNER,)
+            )
+        return int(rows[0]["n"])
+
+    async def adopt_keyless(self, owner: str) -> int:
+        """Give the jobs made without a key to `owner`; return how many moved.
+
+        A job whose idempotency key `owner` already used stays where it is (the key names
+        one job per owner).
+        """
+        async with self.db.transaction() as tx:
+            return await tx.run(
+                "UPDATE coursegen_jobs SET owner = ? WHERE owner = ? AND (idempotency_key IS NULL "
+                "OR idempotency_key NOT IN (SELECT idempotency_key FROM coursegen_jobs "
+                "WHERE owner = ? AND idempotency_key IS NOT NULL))",
+                (owner, LOCAL_OWNER, owner),
+            )
 
     async def all_keys(self) -> list[ApiKey]:
         async with self.db.transaction() as tx:

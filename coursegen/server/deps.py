@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from coursegen.server.apikeys import ApiKey
+from coursegen.server.apikeys import LOCAL_OWNER, ApiKey
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
@@ -30,7 +30,6 @@ def get_threads(request: Request) -> ThreadRegistry:
 
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `coursegen keys create`.")
-LOCAL_OWNER = "local"
 
 
 async def get_api_key(

@@ -1,6 +1,15 @@
 """Declare the Prometheus metrics of a replica and the ASGI app that serves them."""
 
-from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_asgi_app,
+)
+from starlette.requests import Request
+from starlette.responses import Response
 
 from coursegen.chains.schemas import TokenUsage
 
@@ -40,6 +49,11 @@ WEBHOOK_SECONDS = Histogram(
 )
 
 metrics_app = make_asgi_app()
+
+
+async def metrics_text(request: Request) -> Response:
+    """Answer `GET /metrics` with the metrics in Prometheus' text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def observe_call(stage: str, usage: TokenUsage, seconds: float | None) -> None:

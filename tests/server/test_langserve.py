@@ -1,5 +1,7 @@
 """Test the LangServe routes against a live uvicorn server with LangServe's own client."""
 
+import json
+
 import httpx
 from langserve import RemoteRunnable
 
@@ -91,3 +93,18 @@ async def test_course_stream_writes_an_8_by_5_course_in_89_calls(
     assert len(course.themes) == 8 and all(len(t.topics) == 5 for t in course.themes)
     assert len(scripted_llm.calls) == 89 and course.usage.total.calls == 89
     assert chunks[-2]["type"] == "progress" and chunks[-2]["done"] == chunks[-2]["total"] == 89
+
+
+async def test_published_input_schemas_have_no_null_members(live_app: LiveApp) -> None:
+    """The playground's form cannot draw `{"type": "null"}` (a blank page): none is published,
+    while the request still accepts what it accepted (null options included)."""
+    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as client:
+        for path in ("/course", *(f"/chains/{s}" for s in ("outline", "topics", "content"))):
+            schema = (await client.get(f"{path}/input_schema")).json()
+            assert '"null"' not in json.dumps(schema), path
+            assert "course_name" in json.dumps(schema), path
+        body = {"input": {"course_name": "Rust", "language": None, "options": {"themes": None}}}
+        answer = await client.post("/chains/outline/invoke", json=body)
+        assert answer.status_code == 200, answer.text
+        openapi = json.dumps((await client.get("/openapi.json")).json())
+        assert '"null"' in openapi  # the API's own schema still says what is nullable

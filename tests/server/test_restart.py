@@ -6,6 +6,7 @@ process is gone, so the moment of the crash is deterministic (see `mid_course`).
 """
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections import Counter
@@ -192,4 +193,5 @@ def assert_handed_back(database: Path, job_id: str) -> None:
         db.close()
     assert row == ("running", None, None, 0)
     assert [kind for kind, _ in stored if kind in ("end", "error")] == []
-    assert [data for kind, data in stored if kind == "status"] == ['{"status":"running"}']
+    statuses = [json.loads(data)["status"] for kind, data in stored if kind == "status"]
+    assert statuses == ["running"]

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,8 @@ import orjson
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.store import Batch
+
+log = logging.getLogger(__name__)
 
 
 class JobEventLog:
@@ -77,6 +80,7 @@ class JobEventLog:
             self._stage = stage
             self._events.append(("stage", {"stage": stage}))
             self._fields["stage"] = stage
+            log.info("stage reached", extra={"cg_job_id": self.job_id, "cg_stage": stage})
         self.writer.mark(self)
 
     def _course_changed(self) -> None:

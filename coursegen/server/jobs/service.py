@@ -75,6 +75,7 @@ class JobService:
                 f"(job {job.id}); send a new key for a new request"
             )
         if created:
+            log.info("job created", extra={"cg_job_id": job.id, "cg_owner": owner})
             metrics.JOBS_CREATED.inc()
             await self._notify({"kind": "wake"})
         return job, created

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
+from coursegen.chains.model_info import ModelInfo
 from coursegen.graph.graph import make_regenerate_builder
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
@@ -82,6 +83,7 @@ async def open_jobs(
     graph: CompiledStateGraph,
     checkpointer: BaseCheckpointSaver,
     model: BaseChatModel,
+    model_info: ModelInfo,
 ) -> AsyncIterator[JobService]:
     """Start the store, broker and this replica's worker; drain and close them on exit."""
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
@@ -96,7 +98,7 @@ async def open_jobs(
     )
     writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
     writer.start()
-    runner = JobRunner(graph, regenerate, writer, worker, settings.job_token_budget)
+    runner = JobRunner(graph, regenerate, writer, worker, model_info, settings.job_token_budget)
     manager = JobManager(
         store,
         broker,

@@ -52,6 +52,9 @@ ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
 # Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
 MAX_EVENT_ID = 2**63 - 1
+# LF, not sse-starlette's default CRLF: clients that split lines on "\n" keep a stray "\r"
+# (an id of "684\r" that they then send back as Last-Event-ID).
+SSE_SEP = "\n"
 
 
 class ErrorBody(BaseModel):
@@ -86,8 +89,10 @@ router = APIRouter(prefix="/courses", tags=["courses"], responses=errors(401))
 def encode_event(event: Event) -> bytes:
     """One stored event as an SSE message (its data is one line of JSON, as stored)."""
     if "\n" in event.data or "\r" in event.data:  # not from orjson: let the library split it
-        return ServerSentEvent(data=event.data, event=event.type, id=str(event.id)).encode()
-    return f"id: {event.id}\r\nevent: {event.type}\r\ndata: {event.data}\r\n\r\n".encode()
+        return ServerSentEvent(
+            data=event.data, event=event.type, id=str(event.id), sep=SSE_SEP
+        ).encode()
+    return f"id: {event.id}\nevent: {event.type}\ndata: {event.data}\n\n".encode()
 
 
 def snapshot(job: Job) -> JobSnapshot:
@@ -194,7 +199,9 @@ async def course_events(
         finally:
             metrics.SSE_SUBSCRIBERS.dec()
 
-    return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
+    return EventSourceResponse(
+        stream(), ping=HEARTBEAT_S, sep=SSE_SEP, headers={"X-Accel-Buffering": "no"}
+    )
 
 
 # Cancel and delete stop spending: they never depend on the rate limiter (nor on Redis).

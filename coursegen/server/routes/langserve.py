@@ -9,11 +9,17 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from langchain_core.runnables import Runnable
+from langchain_core.tracers.schemas import Run
 from langserve import add_routes
 
+from coursegen.chains.schemas import STAGES, Stage, TokenUsage
 from coursegen.chains.stages import CourseChains
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
-from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service, get_threads
+from coursegen.server import metrics
+from coursegen.server.apikeys import LOCAL_OWNER
+from coursegen.server.deps import OwnerDep, get_runs, get_service, get_threads
+from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
 
@@ -126,25 +132,39 @@ async def budget_exceeded(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def counted(chain: Runnable[Any, Any], stage: Stage) -> Runnable[Any, Any]:
+    """Count a stage chain's runs in the `coursegen_llm_*` metrics, as a job's calls are."""
+
+    def on_end(run: Run) -> None:
+        usage = getattr((run.outputs or {}).get("output"), "usage", None)
+        if isinstance(usage, TokenUsage):
+            seconds = (run.end_time - run.start_time).total_seconds() if run.end_time else None
+            metrics.observe_call(stage, usage, seconds)
+
+    return chain.with_listeners(on_end=on_end)
+
+
 def mount_langserve(app: FastAPI, course: CourseRunnable, chains: CourseChains) -> None:
     """Add LangServe routes for the whole pipeline and for each stage."""
     serializer = GraphAwareSerializer()
     # scope="request": the slot is given back once the answer is sent, not when the
     # handler returns (a stream's run goes on after that).
     guard = [Depends(authorize, scope="request")]
+    # The playground draws its form from the input schema: publish one without nulls.
     add_routes(
         app,
-        course,
+        course.with_types(input_type=form_friendly(course.InputType)),
         path="/course",
         per_req_config_modifier=thread_from_header,
         serializer=serializer,
         playground_type="default",
         dependencies=guard,
     )
-    for stage in ("outline", "topics", "content", "polish"):
+    for stage in STAGES:
+        chain = getattr(chains, stage)
         add_routes(
             app,
-            getattr(chains, stage),
+            counted(chain, stage).with_types(input_type=form_friendly(chain.get_input_schema())),
             path=f"/chains/{stage}",
             serializer=serializer,
             dependencies=guard,
