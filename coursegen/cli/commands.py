@@ -21,6 +21,7 @@ from coursegen.cli._app import (
     slug,
 )
 from coursegen.cli.progress import follow
+from coursegen.quality.summary import figures
 
 
 @app.command()
@@ -128,3 +129,22 @@ def export(
     """Save a finished course: Markdown, HTML, SCORM, IMS Common Cartridge, or JSON."""
     with session(server, api_key) as client:
         save(client, finished(client.get(job_id)), fmt, output)
+
+
+@app.command()
+def report(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report.")] = False,
+) -> None:
+    """Show the quality report of a finished course: shape, language, overlap and more."""
+    with session(server, api_key) as client:
+        data = client.report(job_id)
+    if as_json:
+        console.print_json(data=data)
+        return
+    table = Table(show_header=False, box=None)
+    for name, value in figures(data).items():
+        table.add_row(name, escape(value))
+    console.print(table)

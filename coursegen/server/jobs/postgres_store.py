@@ -53,6 +53,12 @@ class PostgresJobStore(SqlJobStore):
     def for_update(self) -> str:
         return " FOR UPDATE"
 
+    def columns_query(self) -> str:
+        return (
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_name = 'coursegen_jobs' AND table_schema = current_schema()"
+        )
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self.pool.connection() as conn, conn.transaction():

@@ -16,6 +16,7 @@ from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
+from coursegen.quality.report import build_report
 from coursegen.server import metrics
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -71,10 +72,12 @@ class JobRunner:
         writer: EventWriter,
         worker: str,
         token_budget: int | None = None,
+        model_name: str | None = None,
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
         self.writer, self.worker = writer, worker
         self.token_budget = token_budget
+        self.model_name = model_name
         self.stop_reasons: dict[str, str] = {}
 
     async def run(self, job: Job) -> None:
@@ -195,6 +198,7 @@ class JobRunner:
                 return await self._await_review(events, interrupt)
         final = (await self.graph.aget_state(config)).values
         self._complete(events, final["course"].model_dump(mode="json"))
+        await self._report(job, events)
         return JobStatus.COMPLETED
 
     async def _await_review(self, events: JobEventLog, value: dict[str, Any]) -> JobStatus:
@@ -241,7 +245,21 @@ class JobRunner:
         merged = dict(events.snapshot.course)
         merged["usage"] = running[0].model_dump(mode="json")
         self._complete(events, merged)
+        await self._report(job, events)
         return JobStatus.COMPLETED
+
+    async def _report(self, job: Job, events: JobEventLog) -> None:
+        """Measure the finished course: a `report` event, and the report kept with the job."""
+        course = events.snapshot.course
+        try:
+            # Off the event loop: detection and similarity take a CPU for a moment.
+            report = await asyncio.to_thread(build_report, job.request, course, self.model_name)
+        except Exception:  # a measuring bug must not cost the user the course
+            log.exception("job %s: the quality report failed", job.id)
+            return
+        data = report.model_dump(mode="json")
+        events.emit("report", data)
+        events.set_fields(report=data)
 
 
 def new_action(kind: str, **fields: Any) -> dict[str, Any]:

@@ -57,6 +57,11 @@ def job_store(settings: Settings) -> SqlJobStore:
     return SqliteJobStore(settings.sqlite_path)
 
 
+def model_name(settings: Settings, model: BaseChatModel) -> str | None:
+    """The model as configured (`provider:name`), else as the client names it."""
+    return settings.model or getattr(model, "model_name", None)
+
+
 @asynccontextmanager
 async def open_jobs(
     settings: Settings,
@@ -77,7 +82,9 @@ async def open_jobs(
     )
     writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
     writer.start()
-    runner = JobRunner(graph, regenerate, writer, worker, settings.job_token_budget)
+    runner = JobRunner(
+        graph, regenerate, writer, worker, settings.job_token_budget, model_name(settings, model)
+    )
     manager = JobManager(
         store,
         broker,
