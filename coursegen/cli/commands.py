@@ -21,7 +21,6 @@ from coursegen.cli._app import (
     slug,
 )
 from coursegen.cli.progress import follow
-from coursegen.quality.summary import figures
 
 
 @app.command()
@@ -145,6 +144,6 @@ def report(
         console.print_json(data=data)
         return
     table = Table(show_header=False, box=None)
-    for name, value in figures(data).items():
+    for name, value in data.get("summary", {}).items():
         table.add_row(name, escape(value))
     console.print(table)

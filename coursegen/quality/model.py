@@ -176,3 +176,6 @@ class QualityReport(BaseModel):
     length: LengthSection
     usage: UsageSection
     grounding: GroundingSection
+    summary: dict[str, str] = Field(
+        default_factory=dict, description="One line of words and figures per section, for people."
+    )

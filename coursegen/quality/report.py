@@ -16,6 +16,7 @@ from coursegen.quality.language import language_section
 from coursegen.quality.model import QualityReport
 from coursegen.quality.overlap import overlap_section
 from coursegen.quality.readability import readability_section
+from coursegen.quality.summary import figures
 
 
 def build_report(
@@ -24,7 +25,7 @@ def build_report(
     """Measure a course; deterministic (same course, same report) and without LLM calls."""
     course = Course.model_validate(course)
     language = course.language
-    return QualityReport(
+    report = QualityReport(
         shape=shape_section(request, course),
         language=language_section(course, language),
         overlap=overlap_section(course),
@@ -36,3 +37,5 @@ def build_report(
         usage=usage_section(course.usage, model),
         grounding=grounding_section(course),
     )
+    report.summary = figures(report)
+    return report
