@@ -2,14 +2,19 @@
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 
 from coursegen.server.jobs.models import Job
+from coursegen.server.jobs.postgres_store import PostgresJobStore
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
-from coursegen.server.jobs.store import SCHEMA
+from coursegen.server.jobs.store import SCHEMA, SqlJobStore
 from tests.server.conftest import create, wait_status
+from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
 from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
 from tests.support.sse import read_events
 
@@ -80,12 +85,12 @@ async def test_html_export_with_the_report_as_appendix(client: httpx.AsyncClient
     assert wrong.status_code == 422 and "html only" in wrong.text
 
 
-async def test_an_older_job_table_gets_the_report_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as db:  # the table as it was before reports
-        db.execute(SCHEMA[0].replace(",\n        report TEXT)", ")"))
-        assert "report" not in {row[1] for row in db.execute("PRAGMA table_info(coursegen_jobs)")}
-    store = SqliteJobStore(path)
+def _old_table(execute: Callable[[str], object]) -> None:
+    """Create coursegen_jobs as it was before reports."""
+    execute(SCHEMA[0].replace(",\n        report TEXT)", ")"))
+
+
+async def _reports_are_stored_after_setup(store: SqlJobStore) -> None:
     await store.setup()
     try:
         now = time.time()
@@ -97,3 +102,20 @@ async def test_an_older_job_table_gets_the_report_column(tmp_path: Path) -> None
         await store.setup()  # a second start finds the column there
     finally:
         await store.close()
+
+
+async def test_an_older_sqlite_job_table_gets_the_report_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        _old_table(db.execute)
+        assert "report" not in {row[1] for row in db.execute("PRAGMA table_info(coursegen_jobs)")}
+    await _reports_are_stored_after_setup(SqliteJobStore(path))
+
+
+@pytest.mark.postgres
+async def test_an_older_postgres_job_table_gets_the_report_column(
+    database_url: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as db:
+        _old_table(db.execute)
+    await _reports_are_stored_after_setup(PostgresJobStore(database_url))
