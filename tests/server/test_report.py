@@ -15,6 +15,7 @@ from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SCHEMA, SqlJobStore
 from tests.server.conftest import create, wait_status
 from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
+from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
 from tests.support.sse import read_events
 
@@ -61,6 +62,23 @@ async def test_a_model_repeating_one_english_lesson_shows_in_the_report(
     off = {(f["theme"], f["topic"], f["field"]) for f in report["language"]["off_language"]}
     assert (2, 2, "polished_body") in off
     assert report["shape"]["ok"] is True  # the shape is right; the material is not
+
+
+async def test_a_job_finished_before_reports_is_measured_on_request(
+    client: httpx.AsyncClient, live_app: LiveApp
+) -> None:
+    job = await create(client, themes=1, topics=2)
+    await wait_status(client, job, {"completed"})
+    stored = (await client.get(f"/courses/{job}/report")).json()
+    store = live_app.app.state.jobs.store
+    await live_app.call(lambda: store.update(job, {"report": None}))
+    measured = (await client.get(f"/courses/{job}/report")).json()
+    assert measured["usage"]["model"] is None  # the job does not record its model
+    assert {**measured, "usage": None, "summary": None} == {
+        **stored,
+        "usage": None,
+        "summary": None,
+    }
 
 
 async def test_no_report_before_the_course_is_done(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
 """Serve the durable jobs API: create, read, follow (SSE), review, regenerate, cancel, delete."""
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -213,7 +214,7 @@ async def regenerate_course(
         raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
-def course_report(job: Job) -> dict[str, Any]:
+async def course_report(job: Job) -> dict[str, Any]:
     """The stored report of a completed job (measured now for one finished before reports)."""
     if job.status != JobStatus.COMPLETED or not job.course:
         raise HTTPException(
@@ -221,14 +222,19 @@ def course_report(job: Job) -> dict[str, Any]:
         )
     if job.report is not None:
         return job.report
-    course = {**job.course, "usage": job.usage.model_dump()}
-    return build_report(job.request, course).model_dump(mode="json")
+    course = {
+        **job.course,
+        "usage": job.usage.model_dump(),
+        "language": job.course.get("language") or "en",
+    }
+    report = await asyncio.to_thread(build_report, job.request, course)
+    return report.model_dump(mode="json")
 
 
 @router.get("/{job_id}/report", response_model=QualityReport, responses=errors(404, 409))
 async def get_report(job: JobDep) -> dict[str, Any]:
     """The course's quality report: shape, language, overlap, readability, usage and more."""
-    return course_report(job)
+    return await course_report(job)
 
 
 @router.get(
@@ -254,7 +260,7 @@ async def export_course_file(
         "usage": job.usage.model_dump(),
         "language": job.course.get("language") or "en",
     }
-    appendix = course_report(job) if report else None
+    appendix = await course_report(job) if report else None
     content, media_type, filename = export_course(course, format, report=appendix)
     disposition = f'attachment; filename="{filename}"'
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
