@@ -2,9 +2,6 @@
 
 from itertools import combinations
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
-
 from coursegen.chains.schemas import Course
 from coursegen.quality._lessons import written
 from coursegen.quality.model import OverlapPair, OverlapSection
@@ -17,6 +14,11 @@ METHOD = "cosine of TF-IDF vectors of character 3–5-grams within words (scikit
 
 def overlap_section(course: Course, threshold: float = THRESHOLD) -> OverlapSection:
     """Every pair of written lessons at or above the threshold, most alike first."""
+    # Imported here: scikit-learn (and scipy under it) takes a second or more to import, which
+    # the server would otherwise pay at every start, and the CLI on every command.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
     lessons = [lesson for lesson in written(course) if lesson.text.strip()]
     if len(lessons) < 2:
         return OverlapSection(pairs=[], max=None, threshold=threshold, method=METHOD)
