@@ -28,7 +28,8 @@ without theme/topic counts) with the configured model, reads each course's quali
 (`GET /courses/{{id}}/report`, see docs/api.md) and writes this page. Nothing here is judged by
 an LLM: the figures are the report's.
 
-**This run:** {label}. Model: `{model}`; {count} requests{shape}; {date}.
+**This run:** {label}. Model: `{model}`; {count} requests{shape}, run {parallel} at a time (so
+a job's *s* includes waiting for the others); {wall:.0f} s in all; {date}.
 
 Columns: *shape* — themes×topics asked → delivered, ✓ when exact (or within 4–8 × 3–6 when
 unset) with every lesson polished; *in language* — share of the text (by letters) that lingua
@@ -37,7 +38,7 @@ lessons; *uncovered* — requirement items no topic covers; *polish easier* — 
 Flesch Reading Ease rose with polishing (de, en, es, fr, hu, it, nl, ru); *dropped* — key terms
 and numbers of the drafts the polished text lost; *self-check* — repeated questions / empty
 answers; *words* — per lesson; *cost* — from the price table (– when the model is not in it);
-*s* — wall time of the job.
+*s* — from the job's creation to its end.
 """
 
 
@@ -58,7 +59,6 @@ def load_requests(
 
 def generate(client: CourseClient, items: list[dict[str, Any]]) -> list[Result]:
     """Create every job at once (the server runs as many as it may), then wait for each."""
-    started = time.monotonic()
     jobs = [(item, client.create(item["request"])["id"]) for item in items]
     results = []
     for item, job in jobs:
@@ -70,7 +70,6 @@ def generate(client: CourseClient, items: list[dict[str, Any]]) -> list[Result]:
             Result(item["id"], item["kind"], language, snapshot["status"], seconds, report)
         )
         print(f"{item['id']}: {snapshot['status']} in {seconds:.0f} s", flush=True)
-    print(f"all done in {time.monotonic() - started:.0f} s", flush=True)
     return results
 
 
@@ -78,6 +77,7 @@ def run(
     items: list[dict[str, Any]], settings: Settings, out: Path, label: str, shape: str = ""
 ) -> list[Result]:
     """Generate on an in-process service and write the page; return the results."""
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="coursegen-eval-") as data:
         server = EmbeddedServer(settings=settings.model_copy(update={"data_dir": Path(data)}))
         server.start()
@@ -92,6 +92,8 @@ def run(
         model=model or "default",
         count=len(items),
         shape=f", every one as {shape}" if shape else "",
+        parallel=settings.max_running_jobs,
+        wall=time.monotonic() - started,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
     )
     out.write_text(markdown(results, intro))

@@ -73,7 +73,7 @@ def row(result: Result) -> list[str]:
 
 
 def totals(results: list[Result]) -> list[str]:
-    """One row over all courses: counts, sums, and the mean of shares."""
+    """One row over all courses: counts, sums, and the mean of shares (the intro has the time)."""
     reports = [r.report for r in results if r.report is not None]
     shares = [r["language"]["share"] for r in reports if r["language"]["share"] is not None]
     costs = [r["usage"]["cost_usd"] for r in reports]
@@ -94,7 +94,7 @@ def totals(results: list[Result]) -> list[str]:
         "",
         f"{sum(r['usage']['total']['total_tokens'] for r in reports):,}",
         _num(sum(costs), 4) if costs and None not in costs else "–",
-        f"{sum(r.seconds for r in results):.0f}",
+        "",
     ]
 
 
