@@ -3,7 +3,7 @@ UV ?= uv
 # The sandbox model needs no extra: skip building llama-cpp-python (keep it if installed).
 SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 
-.PHONY: install run test lint bench docs
+.PHONY: install run test lint bench docs eval
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
@@ -25,3 +25,8 @@ docs: install
 
 bench: install
 	$(UV) run --group bench python -m bench.run
+
+# Generate evals/requests.jsonl with the configured model (COURSEGEN_*), write docs/quality.md;
+# e.g. make eval EVAL_ARGS="--language en --limit 4 --shape 1x2 --label '…'"
+eval: install
+	$(UV) run python -m evals.run $(EVAL_ARGS)

@@ -281,6 +281,28 @@ def test_status(live_app: LiveApp) -> None:
     assert raw.exit_code == 0 and json.loads(raw.stdout)["last_event_id"] > 10
 
 
+def test_report(live_app: LiveApp) -> None:
+    job = finished_job(live_app.url, themes=1, topics_per_theme=2)
+    result = invoke("report", job, "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    rows = dict(line.strip().split(None, 1) for line in result.stdout.splitlines())
+    assert rows["Shape"] == "ok: asked 1×2, got 1×2"
+    assert rows["Overlap"].endswith("0 pairs ≥ 0.80") and "Self-check" in rows
+    raw = invoke("report", job, "--server", live_app.url, "--json")
+    assert raw.exit_code == 0 and json.loads(raw.stdout)["shape"]["ok"] is True
+
+
+def test_report_of_an_unfinished_job_is_one_red_line(live_app: LiveApp) -> None:
+    with CourseClient(live_app.url) as client:
+        body = {"course_name": "x", "language": "en", "options": {"review_outline": True}}
+        job = client.create(body)["id"]
+        assert client.wait(job)["status"] == "awaiting_review"
+    result = invoke("report", job, "--server", live_app.url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the server answered 409: job is awaiting_review")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_status_of_an_unknown_job_is_one_red_line(live_app: LiveApp) -> None:
     result = invoke("status", "nope", "--server", live_app.url)
     assert result.exit_code == 1

@@ -32,6 +32,11 @@ class ModelInfo(BaseModel):
         default=None, description="The languages it writes well; null: any."
     )
 
+    @property
+    def priced_as(self) -> str:
+        """`provider:name`, the form the quality report's price table reads."""
+        return f"{self.provider}:{self.name}"
+
     def line(self) -> str:
         """One line for a log or a page: `openai-compatible qwen2.5:7b at http://…/v1`."""
         where = f" at {self.base_url}" if self.base_url else ""

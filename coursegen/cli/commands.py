@@ -138,3 +138,22 @@ def export(
         snapshot = finished(client.get(job_id))
         name = (snapshot.get("course") or {}).get("course_name", "")
         save(client, snapshot, fmt, output_path(name, fmt, output, force), force)
+
+
+@app.command()
+def report(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report.")] = False,
+) -> None:
+    """Show the quality report of a finished course: shape, language, overlap and more."""
+    with session(server, api_key) as client:
+        data = client.report(job_id)
+    if as_json:
+        console.print_json(data=data)
+        return
+    table = Table(show_header=False, box=None)
+    for name, value in data.get("summary", {}).items():
+        table.add_row(name, escape(value))
+    console.print(table)

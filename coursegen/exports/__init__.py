@@ -1,7 +1,8 @@
 """Export a generated course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from coursegen.exports._course import CourseInput, load_course
 from coursegen.exports._slug import ascii_filename, slugify
@@ -29,16 +30,23 @@ EXPORTS: dict[str, ExportFormat] = {
 }
 
 
-def export_course(course: CourseInput, fmt: str) -> tuple[bytes, str, str]:
-    """Build one export: `(content, media_type, filename)`; unknown `fmt` is a ValueError."""
+def export_course(
+    course: CourseInput, fmt: str, report: Mapping[str, Any] | None = None
+) -> tuple[bytes, str, str]:
+    """Build one export: `(content, media_type, filename)`; unknown `fmt` is a ValueError.
+
+    A quality report is appended to the HTML page; other formats do not take one.
+    """
     try:
         spec = EXPORTS[fmt]
     except KeyError:
         raise ValueError(
             f"unknown export format {fmt!r}; use one of: {', '.join(EXPORTS)}"
         ) from None
+    if report is not None and fmt != "html":
+        raise ValueError(f"a report appendix is for html only, not {fmt!r}")
     course = load_course(course)
-    content = spec.render(course)
+    content = to_html(course, report) if report is not None else spec.render(course)
     data = content.encode("utf-8") if isinstance(content, str) else content
     return data, spec.media_type, export_filename(course.course_name, fmt)
 

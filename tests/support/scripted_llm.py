@@ -166,9 +166,7 @@ def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -
     title = topic.get("title", "") if isinstance(topic, dict) else topic
     if call.schema == "TopicContent":
         body = (
-            ("Урок" if ru else "Lesson") + f" «{title}». " + "текст " * 20
-            if ru
-            else f"Lesson '{title}'. " + "text " * 20
+            f"Урок «{title}». " + filler(title, ru) if ru else f"Lesson '{title}'. " + filler(title)
         )
         qa = [{"question": f"Q{i} {title}", "answer": f"A{i}"} for i in range(1, 4)]
         return {
@@ -189,6 +187,43 @@ def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -
             "key_points": draft.get("key_points", ["-"]),
         }
     return {}
+
+
+# Words for the default lessons' filler, English and Russian.
+_WORDS = {
+    False: "apple river stone cloud garden window engine forest candle bridge mirror ladder pocket "
+    "violin harbor meadow rocket saddle tunnel marble pepper falcon jacket quartz",
+    True: "яблоко река камень облако сад окно мотор лес свеча мост зеркало лестница карман скрипка "
+    "гавань луг ракета седло тоннель мрамор перец сокол куртка кварц",
+}
+
+
+def filler(title: str, russian: bool = False, words: int = 20) -> str:
+    """Words picked with the title as the seed: each topic's lesson reads differently."""
+    rng = random.Random(title)  # a str seed is hashed with SHA-512: the same in every run
+    return " ".join(rng.choices(_WORDS[russian].split(), k=words)) + "."
+
+
+def same_english_lesson(call: Call) -> Reply:
+    """A worse model: every topic gets one and the same lesson, in English whatever the
+    course language (outline and topic lists stay the default ones)."""
+    if call.schema == "TopicContent":
+        qa = [{"question": f"What is step {i}?", "answer": f"Step {i}."} for i in range(1, 4)]
+        return {
+            "body_markdown": "This lesson explains how the whole system works, step by step, "
+            "with the same words and the same examples every time it is asked.",
+            "key_points": ["The system works step by step.", "Each step matters."],
+            "examples": [{"title": "Example", "problem": "A problem.", "solution": "A solution."}],
+            "self_check": qa,
+        }
+    if call.schema == "PolishedTopic":
+        return {
+            "summary": "This lesson explains the whole system.",
+            "body_markdown": "This lesson explains how the whole system works, step by step, "
+            "with the same words and the same examples every time.",
+            "key_points": ["The system works step by step.", "Each step matters."],
+        }
+    return None
 
 
 def course_data(messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -54,6 +54,7 @@ async def test_create_through_the_form_and_watch_it_written(
     assert await page.locator("#status").get_attribute("data-status") == "running"
     assert await page.locator("#cancel").is_visible()
     assert not await page.locator("#exports").is_visible()  # nothing to download yet
+    assert not await page.locator("#report").is_visible()  # the report comes at the end
     await page.screenshot(path=tmp_path / "writing.png")
 
     await wait_status(page, "completed")
@@ -77,6 +78,12 @@ async def test_create_through_the_form_and_watch_it_written(
     )
     assert sizes[0] >= sizes[1], sizes
     assert await page.locator("#themes").get_attribute("lang") == "ru"
+    # The quality report panel, one row per section, as the report's summary has it.
+    report = (await client.get(f"/courses/{job}/report")).json()
+    rows = page.locator("#report-rows tr")
+    assert await rows.count() == len(report["summary"]) == 10
+    assert await rows.nth(0).inner_text() == "Shape\t" + report["summary"]["Shape"]
+    assert report["summary"]["Shape"].startswith("ok: asked 2×2")
     # Exports, regenerate buttons (completed), the recent list.
     hrefs = await page.locator("#exports a").evaluate_all("(as) => as.map((a) => a.href)")
     assert [h.rsplit("=", 1)[1] for h in hrefs] == ["md", "html", "scorm", "imscc"]

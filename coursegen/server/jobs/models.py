@@ -45,6 +45,7 @@ class Job(BaseModel):
     runs: int = 0
     created_at: float
     updated_at: float
+    report: dict[str, Any] | None = None
 
 
 class Event(BaseModel):

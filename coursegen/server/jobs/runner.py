@@ -21,6 +21,7 @@ from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
+from coursegen.quality.report import build_report
 from coursegen.server import metrics
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -247,6 +248,7 @@ class JobRunner:
                 return await self._await_review(events, interrupt)
         final = (await self.graph.aget_state(config)).values
         self._complete(events, final["course"].model_dump(mode="json"))
+        await self._report(job, events)
         return JobStatus.COMPLETED
 
     async def _await_review(self, events: JobEventLog, value: dict[str, Any]) -> JobStatus:
@@ -295,7 +297,23 @@ class JobRunner:
         themes = [CourseTheme.model_validate(t) for t in merged.get("themes", [])]
         merged["glossary"] = [g.model_dump(mode="json") for g in glossary(themes)]
         self._complete(events, merged)
+        await self._report(job, events)
         return JobStatus.COMPLETED
+
+    async def _report(self, job: Job, events: JobEventLog) -> None:
+        """Measure the finished course: a `report` event, and the report kept with the job."""
+        course = events.snapshot.course
+        try:
+            # Off the event loop: detection and similarity take a CPU for a moment.
+            report = await asyncio.to_thread(
+                build_report, job.request, course, self.model.priced_as
+            )
+        except Exception:  # a measuring bug must not cost the user the course
+            log.exception("job %s: the quality report failed", job.id)
+            return
+        data = report.model_dump(mode="json")
+        events.emit("report", data)
+        events.set_fields(report=data)
 
 
 def _since(started: float) -> float:

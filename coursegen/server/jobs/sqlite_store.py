@@ -77,6 +77,9 @@ class SqliteJobStore(SqlJobStore):
     def for_update(self) -> str:
         return ""
 
+    def columns_query(self) -> str:
+        return "SELECT name FROM pragma_table_info('coursegen_jobs')"
+
     async def append_many(self, batches: Sequence[Batch]) -> list[list[Event] | LeaseLost]:
         if not batches:
             return []

@@ -19,7 +19,8 @@ SCHEMA = [
         error TEXT, last_event_id INTEGER NOT NULL DEFAULT 0, action TEXT,
         cancel_requested INTEGER NOT NULL DEFAULT 0, idempotency_key TEXT, lease_owner TEXT,
         lease_expires_at DOUBLE PRECISION, runs INTEGER NOT NULL DEFAULT 0,
-        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+        report TEXT)""",
     "CREATE UNIQUE INDEX IF NOT EXISTS coursegen_jobs_idem "
     "ON coursegen_jobs (owner, idempotency_key)",
     "CREATE INDEX IF NOT EXISTS coursegen_jobs_list ON coursegen_jobs (owner, created_at, id)",
@@ -29,7 +30,9 @@ SCHEMA = [
         PRIMARY KEY (job_id, id))""",
     *outbox.SCHEMA,
 ]
-JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action")
+# Columns added to coursegen_jobs since its first release: setup() adds them to older tables.
+ADDED_COLUMNS = {"report": "TEXT"}
+JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action", "report")
 COLUMNS = (
     "id",
     "owner",
@@ -49,6 +52,7 @@ COLUMNS = (
     "runs",
     "created_at",
     "updated_at",
+    "report",
 )
 RUNNABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
@@ -165,10 +169,18 @@ class SqlJobStore(ABC):
     def for_update(self) -> str:
         """Row-lock suffix for SELECT inside a transaction ('' where unsupported)."""
 
+    @abstractmethod
+    def columns_query(self) -> str:
+        """A query whose rows' `name` are the columns of coursegen_jobs."""
+
     async def setup(self) -> None:
         async with self.transaction() as tx:
             for statement in SCHEMA:
                 await tx.run(statement)
+            have = {row["name"] for row in await tx.fetch(self.columns_query())}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in have:
+                    await tx.run(f"ALTER TABLE coursegen_jobs ADD COLUMN {column} {kind}")
 
     @abstractmethod
     async def close(self) -> None:

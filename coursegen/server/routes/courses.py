@@ -1,5 +1,6 @@
 """Serve the durable jobs API: create, read, follow (SSE), review, regenerate, cancel, delete."""
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -12,6 +13,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.chains.schemas import CourseRequest
 from coursegen.exports import export_course
+from coursegen.quality.model import QualityReport
+from coursegen.quality.report import build_report
 from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKey
 from coursegen.server.deps import (
@@ -34,6 +37,7 @@ from coursegen.server.jobs.models import (
     JobCreated,
     JobPage,
     JobSnapshot,
+    JobStatus,
     Progress,
     RegenerateRequest,
     ReviewAnswer,
@@ -242,6 +246,29 @@ async def regenerate_course(
         raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
+async def course_report(job: Job) -> dict[str, Any]:
+    """The stored report of a completed job (measured now for one finished before reports)."""
+    if job.status != JobStatus.COMPLETED or not job.course:
+        raise HTTPException(
+            status_code=409, detail=f"job is {job.status.value}: the report comes when it completes"
+        )
+    if job.report is not None:
+        return job.report
+    course = {
+        **job.course,
+        "usage": job.usage.model_dump(),
+        "language": job.course.get("language") or "en",
+    }
+    report = await asyncio.to_thread(build_report, job.request, course)
+    return report.model_dump(mode="json")
+
+
+@router.get("/{job_id}/report", response_model=QualityReport, responses=errors(404, 409))
+async def get_report(job: JobDep) -> dict[str, Any]:
+    """The course's quality report: shape, language, overlap, readability, usage and more."""
+    return await course_report(job)
+
+
 @router.get(
     "/{job_id}/export",
     responses={
@@ -252,16 +279,21 @@ async def regenerate_course(
 async def export_course_file(
     job: JobDep,
     format: Annotated[ExportName, Query(description="md, html, scorm (1.2) or imscc (1.3)")],
+    report: Annotated[bool, Query(description="html only: append the quality report.")] = False,
 ) -> Response:
     """Download the course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
     if not job.course or not job.course.get("themes"):
         raise HTTPException(status_code=409, detail=f"job is {job.status.value}: no course yet")
+    if report and format != "html":
+        error = {"type": "value_error", "loc": ("query", "report"), "input": "true"}
+        raise RequestValidationError([{**error, "msg": "report=true is for format=html only"}])
     course = {
         **job.course,
         "usage": job.usage.model_dump(),
         "language": job.course.get("language") or "en",
     }
-    content, media_type, filename = export_course(course, format)
+    appendix = await course_report(job) if report else None
+    content, media_type, filename = export_course(course, format, report=appendix)
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": attachment(filename)}
     )

@@ -280,6 +280,9 @@
         renderStatus();
       }
     },
+    report(d) {
+      renderReport(d);
+    },
     end(d) {
       state.status = d.status;
       state.ended = true;
@@ -296,6 +299,15 @@
       loadRecent();
     },
   };
+
+  // The quality report of a finished course: one row per line of its summary (null: hidden).
+  function renderReport(report) {
+    const rows = Object.entries(report?.summary || {}).map(([name, value]) =>
+      el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })),
+    );
+    $("report-rows").replaceChildren(...rows);
+    $("report").hidden = rows.length === 0;
+  }
 
   // The server closes the stream after a finished job's last event. A replay may meet the `end`
   // of an earlier run (the course was regenerated since): ask whether more is stored.
@@ -1127,6 +1139,7 @@
   async function showJob(jobId, request) {
     stopFollowing();
     state = freshState(jobId);
+    renderReport(null);
     $("intro").hidden = true;
     $("view").hidden = false;
     $("status").dataset.connection = "";
