@@ -16,7 +16,9 @@ def test_eval_writes_a_row_per_course_and_the_totals(settings: Settings, tmp_pat
     assert [r.status for r in results] == ["completed", "completed"]
     for result in results:
         report = QualityReport.model_validate(result.report)
-        assert report.language.expected == "ru" and report.usage.model == "openai:scripted"
+        assert (
+            report.language.expected == "ru" and report.usage.model == "openai-compatible:scripted"
+        )
     first = QualityReport.model_validate(results[0].report)
     assert first.shape.ok and first.shape.delivered.topics_per_theme == [3, 3, 3, 3]
     lines = out.read_text().splitlines()

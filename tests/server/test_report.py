@@ -34,7 +34,10 @@ async def test_report_event_comes_before_end_and_is_stored(client: httpx.AsyncCl
     }
     assert report["overlap"]["pairs"] == [] and report["overlap"]["max"] < 0.8
     assert report["language"]["expected"] == "en" and report["language"]["share"] > 0.9
-    assert report["usage"]["model"] == "openai:scripted" and report["usage"]["cost_usd"] is None
+    assert (
+        report["usage"]["model"] == "openai-compatible:scripted"
+        and report["usage"]["cost_usd"] is None
+    )
     assert report["usage"]["total"]["calls"] == 1 + 2 + 4 + 4
     assert report["self_check"]["questions_per_topic"] == [3, 3, 3, 3]
     assert report["length"]["lessons"] == 4 and report["length"]["min"] > 20
