@@ -15,6 +15,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from coursegen.server.app import create_app
 from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
+from coursegen.server.routes.langserve import thread_key
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
@@ -66,14 +67,14 @@ async def test_an_owner_deletes_its_langserve_thread_and_no_one_else_can(
                 "/course/invoke", json=SMALL, headers={**as_alice, "X-Thread-Id": "t1"}
             )
             assert run.status_code == 200, run.text
-            assert "alice:t1" in threads(settings)
+            assert thread_key("alice", "t1") in threads(settings)
 
             assert (await client.delete("/course/threads/t1", headers=as_bob)).status_code == 404
-            assert "alice:t1" in threads(settings)
+            assert thread_key("alice", "t1") in threads(settings)
             assert (await client.delete("/course/threads/t1")).status_code == 401
             deleted = await client.delete("/course/threads/t1", headers=as_alice)
             assert deleted.status_code == 204, deleted.text
-            assert "alice:t1" not in threads(settings)
+            assert thread_key("alice", "t1") not in threads(settings)
             again = await client.delete("/course/threads/t1", headers=as_alice)
             assert again.status_code == 404
 
@@ -87,10 +88,12 @@ async def test_langserve_threads_expire_after_the_ttl_and_jobs_do_not(
             job_id = await create(client, themes=1, topics=1)
             run = await client.post("/course/invoke", json=SMALL, headers={"X-Thread-Id": "old"})
             assert run.status_code == 200, run.text
-            assert "local:old" in threads(settings)
+            assert thread_key("local", "old") in threads(settings)
             await wait_status(client, job_id, {"completed"})
             await wait_until(
-                lambda: "local:old" not in threads(settings), 15, "the thread to expire"
+                lambda: thread_key("local", "old") not in threads(settings),
+                15,
+                "the thread to expire",
             )
             assert job_id in threads(settings)  # a job's checkpoints go with the job only
 

@@ -279,11 +279,16 @@ async def get_report(job: JobDep) -> dict[str, Any]:
 async def export_course_file(
     job: JobDep,
     format: Annotated[ExportName, Query(description="md, html, scorm (1.2) or imscc (1.3)")],
-    report: Annotated[bool, Query(description="html only: append the quality report.")] = False,
+    # "true" / "false" only: a lax bool would read "0", "off" or "no" as well.
+    report_flag: Annotated[
+        Literal["true", "false"],
+        Query(alias="report", description="html only: append the quality report."),
+    ] = "false",
 ) -> Response:
     """Download the course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
     if not job.course or not job.course.get("themes"):
         raise HTTPException(status_code=409, detail=f"job is {job.status.value}: no course yet")
+    report = report_flag == "true"
     if report and format != "html":
         error = {"type": "value_error", "loc": ("query", "report"), "input": "true"}
         raise RequestValidationError([{**error, "msg": "report=true is for format=html only"}])
