@@ -50,6 +50,11 @@ class CourseOptions(_Strict):
     review_outline: StrictBool = Field(
         default=False, description="Stop after the outline until a person approves or edits it."
     )
+    grounding: Literal["prefer", "strict"] = Field(
+        default="prefer",
+        description="With sources: prefer (use them where they help) or strict (write only "
+        "what they support and say where they are silent).",
+    )
 
     _integers = field_validator("themes", "topics_per_theme", mode="before")(json_integer)
 
@@ -75,6 +80,11 @@ class CourseRequest(_Strict):
         "detected from the course name and description when unset.",
     )
     options: CourseOptions = Field(default_factory=CourseOptions, description="Generation knobs.")
+    sources: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Ids of uploaded sources (POST /sources) to ground the course in.",
+    )
 
     @field_validator("language")
     @classmethod
@@ -138,6 +148,13 @@ class SelfCheckQuestion(_Output):
     answer: str = Field(min_length=1, description="The expected answer.")
 
 
+class CitedQuote(_Output):
+    """A citation as the model writes it: the passage number and the words it quotes."""
+
+    passage: int = Field(description="Number of the cited passage, as in the course data.")
+    quote: str = Field(description="A short phrase copied word for word from that passage.")
+
+
 class TopicContent(_Output):
     """The learning material of one topic."""
 
@@ -146,6 +163,10 @@ class TopicContent(_Output):
     examples: list[WorkedExample] = Field(description="1–3 worked examples.")
     self_check: list[SelfCheckQuestion] = Field(
         min_length=3, max_length=5, description="3–5 self-check questions with answers."
+    )
+    citations: list[CitedQuote] = Field(
+        default_factory=list,
+        description="The source passages the lesson cites as [n]; empty without passages.",
     )
 
 
@@ -216,6 +237,9 @@ class CourseTopic(BaseModel):
     )
     citations: list[Citation] = Field(
         default_factory=list, description="Checked citations of uploaded sources, in order."
+    )
+    citations_dropped: int = Field(
+        default=0, description="Citations the model wrote that failed the check (not kept)."
     )
 
 

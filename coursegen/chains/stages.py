@@ -20,7 +20,17 @@ from coursegen.chains.schemas import (
 )
 from coursegen.chains.structured import StageResult, StructuredMode, structured_output
 from coursegen.prompts import CONTENT, OUTLINE, POLISH, TOPICS, PromptSpec, data_block
+from coursegen.prompts.content import grounding_rules
 from coursegen.prompts.languages import LANGUAGE_NAMES_RU, language_name, prompt_language
+from coursegen.sources.models import Passage, SourceDigest
+
+
+class SourcedRequest(CourseRequest):
+    """A course request with the digest of its sources, as the outline stage receives it."""
+
+    source_digest: list[SourceDigest] = Field(
+        default_factory=list, description="Titles and headings of the course's sources."
+    )
 
 
 class TopicsInput(BaseModel):
@@ -29,6 +39,9 @@ class TopicsInput(BaseModel):
     request: CourseRequest = Field(description="The course request.")
     outline: Outline = Field(description="The course outline.")
     theme_index: int = Field(ge=0, description="Zero-based index of the theme in the outline.")
+    source_digest: list[SourceDigest] = Field(
+        default_factory=list, description="Titles and headings of the course's sources."
+    )
 
 
 class ContentInput(BaseModel):
@@ -38,6 +51,9 @@ class ContentInput(BaseModel):
     theme: ThemeOutline = Field(description="The theme the topic belongs to.")
     topics: ThemeTopics = Field(description="All topics of that theme, for context.")
     topic_index: int = Field(ge=0, description="Zero-based index of the topic to write.")
+    passages: list[Passage] = Field(
+        default_factory=list, description="Source passages retrieved for this topic."
+    )
 
 
 class PolishInput(BaseModel):
@@ -57,6 +73,25 @@ def _course_fields(request: CourseRequest) -> dict[str, Any]:
     }
 
 
+def _digest(digest: list[SourceDigest]) -> dict[str, Any]:
+    """The sources as data: titles and headings (a few dozen of each at most)."""
+    if not digest:
+        return {}
+    return {"sources": [{"title": d.title, "headings": d.headings[:40]} for d in digest[:20]]}
+
+
+def _passages(passages: list[Passage]) -> dict[str, Any]:
+    """Numbered passages as data; the numbers are what the lesson's [n] markers cite."""
+    if not passages:
+        return {}
+    return {
+        "passages": [
+            {"n": n, "source": p.title, "page": p.page, "heading": p.heading, "text": p.text}
+            for n, p in enumerate(passages, 1)
+        ]
+    }
+
+
 def _render(
     spec: PromptSpec, request: CourseRequest, data: dict[str, Any], **extra: Any
 ) -> PromptValue:
@@ -72,7 +107,8 @@ def outline_prompt(request: CourseRequest) -> PromptValue:
     """Render the outline prompt for a course request."""
     lang = prompt_language(course_language(request))
     count = OUTLINE.count_instruction(lang, request.options.themes)
-    return _render(OUTLINE, request, _course_fields(request), theme_count=count)
+    digest = _digest(getattr(request, "source_digest", []))
+    return _render(OUTLINE, request, {**_course_fields(request), **digest}, theme_count=count)
 
 
 def topics_prompt(inp: TopicsInput) -> PromptValue:
@@ -83,6 +119,7 @@ def topics_prompt(inp: TopicsInput) -> PromptValue:
         **_course_fields(request),
         "outline": [f"{i}. {t.title}" for i, t in enumerate(themes, 1)],
         "theme": {"title": theme.title, "description": theme.description},
+        **_digest(inp.source_digest),
     }
     lang = prompt_language(course_language(request))
     count = TOPICS.count_instruction(lang, request.options.topics_per_theme)
@@ -96,8 +133,11 @@ def content_prompt(inp: ContentInput) -> PromptValue:
         **_course_fields(inp.request),
         "theme": {"title": inp.theme.title, "topics": [t.title for t in inp.topics.topics]},
         "topic": {"title": topic.title, "description": topic.description},
+        **_passages(inp.passages),
     }
-    return _render(CONTENT, inp.request, data)
+    lang = prompt_language(course_language(inp.request))
+    rules = grounding_rules(lang, inp.request.options.grounding, bool(inp.passages))
+    return _render(CONTENT, inp.request, data, grounding=rules)
 
 
 def polish_prompt(inp: PolishInput) -> PromptValue:

@@ -27,6 +27,13 @@ from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, Top
 from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.context import Context
 from coursegen.graph.events import TokenRelay
+from coursegen.graph.grounding import (
+    ground,
+    keep_citations,
+    source_digest,
+    topic_passages,
+    with_digest,
+)
 from coursegen.graph.state import RegenerateState, State, ThemeResult, ThemeTask, TopicResult
 from coursegen.graph.tasks import llm_call, topic_task
 
@@ -74,6 +81,8 @@ def _course_theme(theme: ThemeOutline, result: ThemeResult | None) -> CourseThem
             content=r.content,
             polished=r.polished,
             error=r.error,
+            citations=r.citations,
+            citations_dropped=r.citations_dropped,
         )
         for t, r in zip(result.topics.topics, result.results, strict=True)
     ]
@@ -91,7 +100,7 @@ class CourseNodes:
         request = _model(CourseRequest, state["request"])
         language = course_language(request)
         chains = self.resolve_chains(runtime)
-        done = await llm_call("outline", chains.outline, request)
+        done = await llm_call("outline", chains.outline, await with_digest(request))
         outline = _at_most(_model(Outline, done["output"]), "themes", request.options.themes)
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
@@ -142,7 +151,12 @@ class CourseNodes:
             outline=_model(Outline, task["outline"]),
             theme_index=index,
         )
-        inputs = TopicsInput(request=task["request"], outline=task["outline"], theme_index=index)
+        inputs = TopicsInput(
+            request=task["request"],
+            outline=task["outline"],
+            theme_index=index,
+            source_digest=await source_digest(task["request"]),
+        )
         try:
             done = await llm_call("topics", chains.topics, inputs)
         except GraphBubbleUp:
@@ -185,13 +199,18 @@ class CourseNodes:
         usage = CourseUsage()
         content = None
         try:
+            passages = await topic_passages(task["request"], theme, topics.topics[j])
             inputs = ContentInput(
-                request=task["request"], theme=theme, topics=topics, topic_index=j
+                request=task["request"],
+                theme=theme,
+                topics=topics,
+                topic_index=j,
+                passages=passages,
             )
             done = await llm_call(
                 "content", chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
             )
-            content = done["output"]
+            content, citations, dropped = ground(done["output"], passages)
             usage = usage.add("content", done["usage"])
             writer({"type": "content", **where, "content": _dump(content)})
             polish_in = PolishInput(
@@ -201,8 +220,15 @@ class CourseNodes:
                 "polish", chains.polish, polish_in, TokenRelay(writer, "polish", theme_index, j)
             )
             usage = usage.add("polish", done["usage"])
-            writer({"type": "polished", **where, "polished": _dump(done["output"])})
-            return TopicResult(content=content, polished=done["output"]), usage
+            polished = keep_citations(done["output"], citations)
+            writer({"type": "polished", **where, "polished": _dump(polished)})
+            result = TopicResult(
+                content=content,
+                polished=polished,
+                citations=citations,
+                citations_dropped=dropped,
+            )
+            return result, usage
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one topic's failure must not lose the rest of the course

@@ -18,9 +18,12 @@ from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app
 from coursegen.server.middleware import GuardMiddleware
-from coursegen.server.routes import courses, health, web
+from coursegen.server.routes import courses, health, sources, web
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
+
+# Room for the multipart framing around an upload of the largest allowed file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 class GraphHolder:
@@ -72,7 +75,11 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
+    )
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
             CORSMiddleware,
@@ -88,6 +95,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         )
     app.include_router(health.router)
     app.include_router(courses.router)
+    app.include_router(sources.router)
     app.include_router(web.router)
     app.mount("/metrics", metrics_app)
     # A LangServe course run gets a job's token budget (and takes a job slot: see langserve.py).

@@ -100,12 +100,13 @@ def default_answer(call: Call) -> dict[str, Any]:
             else f"Lesson '{title}'. " + "text " * 20
         )
         qa = [{"question": f"Q{i} {title}", "answer": f"A{i}"} for i in range(1, 4)]
-        return {
+        answer = {
             "body_markdown": body,
             "key_points": [f"{title}: 1", f"{title}: 2", f"{title}: 3"],
             "examples": [{"title": "E1", "problem": "P", "solution": "S"}],
             "self_check": qa,
         }
+        return {**answer, **cite_first_passage(data, body)}
     if call.schema == "PolishedTopic":
         draft = data.get("draft", {})
         return {
@@ -114,6 +115,15 @@ def default_answer(call: Call) -> dict[str, Any]:
             "key_points": draft.get("key_points", ["-"]),
         }
     return {}
+
+
+def cite_first_passage(data: dict[str, Any], body: str) -> dict[str, Any]:
+    """With source passages in the data: cite passage 1 inline ([1]) with its first words."""
+    passages = data.get("passages") or []
+    if not passages:
+        return {}
+    quote = " ".join(passages[0]["text"].split()[:6])
+    return {"body_markdown": body + " [1]", "citations": [{"passage": 1, "quote": quote}]}
 
 
 def course_data(messages: list[dict[str, Any]]) -> dict[str, Any]:

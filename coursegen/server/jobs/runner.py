@@ -14,6 +14,7 @@ from langgraph.types import Command
 from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
 from coursegen.chains.structured import StructuredOutputError
+from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
 from coursegen.server import metrics
@@ -21,6 +22,8 @@ from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.logs import current_job
+from coursegen.server.sources.library import OwnerSources
+from coursegen.server.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +74,14 @@ class JobRunner:
         writer: EventWriter,
         worker: str,
         token_budget: int | None = None,
+        *,
+        sources: SourceStore | None = None,
+        source_top_k: int = 5,
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
         self.writer, self.worker = writer, worker
         self.token_budget = token_budget
+        self.sources, self.source_top_k = sources, source_top_k
         self.stop_reasons: dict[str, str] = {}
 
     async def run(self, job: Job) -> None:
@@ -177,7 +184,7 @@ class JobRunner:
     async def _generate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
     ) -> JobStatus:
-        config: RunnableConfig = {"configurable": {"thread_id": job.id}}
+        config = self._config(job, job.id)
         events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
@@ -196,6 +203,15 @@ class JobRunner:
         final = (await self.graph.aget_state(config)).values
         self._complete(events, final["course"].model_dump(mode="json"))
         return JobStatus.COMPLETED
+
+    def _config(self, job: Job, thread_id: str) -> RunnableConfig:
+        """The run's config: its checkpoint thread and, for a sourced course, its sources."""
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if self.sources is not None and job.request.sources:
+            ids = tuple(job.request.sources)
+            library = OwnerSources(self.sources, job.owner, ids, self.source_top_k)
+            configurable[SOURCES_KEY] = library
+        return {"configurable": configurable}
 
     async def _await_review(self, events: JobEventLog, value: dict[str, Any]) -> JobStatus:
         events.emit("review", {"outline": value["outline"]})
@@ -220,9 +236,7 @@ class JobRunner:
     async def _regenerate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
     ) -> JobStatus:
-        config: RunnableConfig = {
-            "configurable": {"thread_id": f"{job.id}:regenerate:{action['id']}"}
-        }
+        config = self._config(job, f"{job.id}:regenerate:{action['id']}")
         course = events.snapshot.course
         state = await self.regenerate_graph.aget_state(config)
         inputs = (

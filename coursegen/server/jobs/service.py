@@ -13,6 +13,7 @@ from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateReq
 from coursegen.server.jobs.runner import new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
+from coursegen.server.sources.store import SourceStore
 
 
 class JobConflict(RuntimeError):
@@ -34,9 +35,11 @@ class JobService:
         keys: ApiKeyStore,
         limiter: RateLimiter,
         max_jobs_per_owner: int,
+        sources: SourceStore | None = None,
     ) -> None:
         self.store, self.broker, self.checkpointer, self.keys = store, broker, checkpointer, keys
         self.limiter, self.max_jobs_per_owner = limiter, max_jobs_per_owner
+        self.sources = sources
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(

@@ -22,6 +22,7 @@ from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.settings import Settings
+from coursegen.server.sources.dialects import source_store
 
 log = logging.getLogger(__name__)
 NO_KEYS_ON_NETWORK = (
@@ -68,6 +69,8 @@ async def open_jobs(
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
     store = job_store(settings)
     await store.setup()
+    sources = source_store(store)
+    await sources.setup()
     broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
     await broker.start()
     if not settings.uses_postgres:
@@ -77,7 +80,15 @@ async def open_jobs(
     )
     writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
     writer.start()
-    runner = JobRunner(graph, regenerate, writer, worker, settings.job_token_budget)
+    runner = JobRunner(
+        graph,
+        regenerate,
+        writer,
+        worker,
+        settings.job_token_budget,
+        sources=sources,
+        source_top_k=settings.source_top_k,
+    )
     manager = JobManager(
         store,
         broker,
@@ -94,7 +105,9 @@ async def open_jobs(
         if isinstance(broker, RedisBroker)
         else RateLimiter(settings.requests_per_minute)
     )
-    service = JobService(store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner)
+    service = JobService(
+        store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner, sources=sources
+    )
     service.manager = manager
     await manager.start()
     try:

@@ -100,6 +100,7 @@ async def create_course(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
+    await _check_sources(service, owner, request)
     # The owner's LangServe runs take job slots too (a replayed request needs none).
     if runs.active(owner) and not (
         idempotency_key and await service.store.get_by_key(owner, idempotency_key)
@@ -244,6 +245,24 @@ async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
     await service.delete(job)
     return Response(status_code=204)
+
+
+async def _check_sources(service: ServiceDep, owner: str, request: CourseRequest) -> None:
+    """422, shaped like any other, when a source id is unknown or another owner's."""
+    if not request.sources or service.sources is None:
+        return
+    missing = await service.sources.missing(owner, request.sources)
+    if missing:
+        errors = [
+            {
+                "type": "value_error",
+                "loc": ("body", "sources", request.sources.index(i)),
+                "msg": f"no source {i}",
+                "input": i,
+            }
+            for i in missing
+        ]
+        raise RequestValidationError(errors)
 
 
 def _encode_cursor(job: Job) -> str:
