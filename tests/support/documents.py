@@ -36,9 +36,11 @@ def make_pdf(
         pdf.set_title(title)
     for heading, text in pages:
         pdf.add_page()
-        pdf.start_section(heading)
-        pdf.cell(text=heading, new_x="LMARGIN", new_y="NEXT")
-        pdf.multi_cell(0, 8, text)
+        if heading:
+            pdf.start_section(heading)
+            pdf.cell(text=heading, new_x="LMARGIN", new_y="NEXT")
+        if text:
+            pdf.multi_cell(0, 8, text)
     if password:
         pdf.set_encryption(owner_password=password + "-owner", user_password=password)
     return bytes(pdf.output())
