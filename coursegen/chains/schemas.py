@@ -80,7 +80,7 @@ class CourseRequest(_Strict):
         "detected from the course name and description when unset.",
     )
     options: CourseOptions = Field(default_factory=CourseOptions, description="Generation knobs.")
-    sources: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    sources: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] = Field(
         default_factory=list,
         max_length=20,
         description="Ids of uploaded sources (POST /sources) to ground the course in.",

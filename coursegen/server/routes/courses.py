@@ -257,7 +257,7 @@ async def _check_sources(service: ServiceDep, owner: str, request: CourseRequest
             {
                 "type": "value_error",
                 "loc": ("body", "sources", request.sources.index(i)),
-                "msg": f"no source {i}",
+                "msg": f"no source {i} among the caller's",
                 "input": i,
             }
             for i in missing

@@ -37,7 +37,7 @@ def _read(filename: str, media_type: str | None, data: bytes) -> tuple[ParsedSou
     status_code=201,
     response_model=SourceInfo,
     responses={
-        **errors(413, 429),
+        **errors(400, 413, 429),
         415: {"description": f"Not a supported format: {SUPPORTED}."},
         422: {"description": "Empty, unreadable or encrypted file (or no `file` field)."},
     },
