@@ -24,6 +24,8 @@ class Labels:
     failed: str
     quiz_title: str
     no_lms: str
+    references: str = "References"
+    page: str = "p."
 
 
 ENGLISH = Labels(
@@ -60,6 +62,8 @@ RUSSIAN = Labels(
     failed="Этот урок не удалось написать.",
     quiz_title="Проверьте себя: {theme}",
     no_lms="Нет связи с LMS: результат не сохраняется.",
+    references="Источники",
+    page="с.",
 )
 
 _BY_LANGUAGE = {"en": ENGLISH, "ru": RUSSIAN}
