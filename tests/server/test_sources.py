@@ -194,6 +194,9 @@ async def test_uploads_are_allowed_past_the_json_body_limit_up_to_their_own(
 async def test_an_unknown_source_id_is_a_422_at_course_creation(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/courses", json={"course_name": "X", "sources": ["nope"]})
+    unknown = "0" * 32
+    response = await client.post("/courses", json={"course_name": "X", "sources": [unknown]})
     assert response.status_code == 422
-    assert "no source nope" in response.text
+    assert f"no source {unknown}" in response.text
+    malformed = await client.post("/courses", json={"course_name": "X", "sources": ["nope"]})
+    assert malformed.status_code == 422
