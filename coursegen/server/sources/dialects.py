@@ -1,8 +1,8 @@
 """Implement the source store's full-text index for SQLite (FTS5) and PostgreSQL (tsvector)."""
 
 from coursegen.server.jobs.store import SqlJobStore, Tx
-from coursegen.server.sources.store import SourceStore
-from coursegen.sources.models import Chunk
+from coursegen.server.sources.store import SourceStore, passage, query_words
+from coursegen.sources.models import Chunk, Passage
 
 _SOURCES = """CREATE TABLE IF NOT EXISTS coursegen_sources (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
@@ -91,8 +91,7 @@ class PostgresSourceStore(SourceStore):
         _SOURCES_LIST,
         """CREATE TABLE IF NOT EXISTS coursegen_source_chunks (
             seq BIGSERIAL PRIMARY KEY, source_id TEXT NOT NULL, idx INTEGER NOT NULL,
-            page INTEGER, heading TEXT NOT NULL, text TEXT NOT NULL, ts_config TEXT NOT NULL,
-            tsv TSVECTOR NOT NULL)""",
+            page INTEGER, heading TEXT NOT NULL, text TEXT NOT NULL, tsv TSVECTOR NOT NULL)""",
         _CHUNKS_BY_SOURCE,
         "CREATE INDEX IF NOT EXISTS coursegen_source_chunks_tsv "
         "ON coursegen_source_chunks USING GIN (tsv)",
@@ -102,8 +101,8 @@ class PostgresSourceStore(SourceStore):
         config = text_search_config(language)
         await tx.run_many(
             _CHUNK_INSERT.format(
-                extra=", ts_config, tsv",
-                marks=", ?, setweight(to_tsvector(?::regconfig, ?), 'A') || "
+                extra=", tsv",
+                marks=", setweight(to_tsvector(?::regconfig, ?), 'A') || "
                 "to_tsvector(?::regconfig, ?)",
             ),
             [_pg_row(source_id, config, c) for c in chunks],
@@ -116,22 +115,39 @@ class PostgresSourceStore(SourceStore):
         return " | ".join(words)
 
     def _search_sql(self, ids: int) -> str:
+        # One configuration per query (a constant tsquery), so the GIN index is used.
         return (
-            "SELECT source_id, title, idx, text, heading, page, score FROM ("
             "SELECT c.source_id, s.title, c.idx, c.text, c.heading, c.page, "
-            "ts_rank_cd(c.tsv, q.query) AS score FROM coursegen_source_chunks c "
-            "JOIN coursegen_sources s ON s.id = c.source_id "
-            "CROSS JOIN LATERAL (SELECT to_tsquery(c.ts_config::regconfig, ?) AS query) q "
-            "WHERE s.owner = ? "
+            "ts_rank_cd(c.tsv, q.query) AS score "
+            "FROM (SELECT to_tsquery(?::regconfig, ?) AS query) q "
+            "JOIN coursegen_source_chunks c ON c.tsv @@ q.query "
+            "JOIN coursegen_sources s ON s.id = c.source_id WHERE s.owner = ? "
             f"AND c.source_id IN ({', '.join('?' for _ in range(ids))}) "
-            "AND c.tsv @@ q.query) found ORDER BY score DESC, source_id, idx LIMIT ?"
+            "ORDER BY score DESC, c.source_id, c.idx LIMIT ?"
         )
+
+    async def search(self, owner: str, ids: list[str], query: str, k: int) -> list[Passage]:
+        """Search the sources of each text-search configuration apart, then merge by rank."""
+        words = query_words(query)
+        if not ids or not words or k < 1:
+            return []
+        by_config: dict[str, list[str]] = {}
+        for info in await self.list_sources(owner):
+            if info.id in ids:
+                by_config.setdefault(text_search_config(info.language), []).append(info.id)
+        found: list[Passage] = []
+        async with self.jobs.transaction() as tx:
+            for config, group in by_config.items():
+                params = (config, self._match(words), owner, *group, k)
+                found += [passage(r) for r in await tx.fetch(self._search_sql(len(group)), params)]
+        found.sort(key=lambda p: (-p.score, p.source_id, p.index))
+        return found[:k]
 
 
 def _pg_row(source_id: str, config: str, c: Chunk) -> tuple[object, ...]:
     # The heading weighs more (A) than the body: a topic named like a section finds it.
     chunk = (source_id, c.index, c.page, c.heading, c.text)
-    return (*chunk, config, config, c.heading, config, c.text)
+    return (*chunk, config, c.heading, config, c.text)
 
 
 def source_store(jobs: SqlJobStore) -> SourceStore:

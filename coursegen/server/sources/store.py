@@ -34,7 +34,7 @@ def _info(row: dict[str, Any]) -> SourceInfo:
     return SourceInfo.model_validate({**row, "headings": orjson.loads(row["headings"])})
 
 
-def _passage(row: dict[str, Any]) -> Passage:
+def passage(row: dict[str, Any]) -> Passage:
     return Passage(
         source_id=row["source_id"],
         title=row["title"],
@@ -67,7 +67,7 @@ class SourceStore(ABC):
 
     @abstractmethod
     def _search_sql(self, ids: int) -> str:
-        """SELECT of passages: params (query, owner, *ids, k); columns as `_passage` reads."""
+        """SELECT of passages: params (query, owner, *ids, k); columns as `passage` reads."""
 
     @abstractmethod
     def _match(self, words: list[str]) -> str:
@@ -172,7 +172,7 @@ class SourceStore(ABC):
             return []
         async with self.jobs.transaction() as tx:
             rows = await tx.fetch(self._search_sql(len(ids)), (self._match(words), owner, *ids, k))
-        return [_passage(r) for r in rows]
+        return [passage(r) for r in rows]
 
     async def digest(self, owner: str, ids: list[str]) -> list[SourceDigest]:
         """Titles and headings of the owner's sources `ids`, in the order given."""
