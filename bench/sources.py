@@ -150,6 +150,7 @@ def postgres_reachable() -> bool:
 async def measure(count: int) -> list[str]:
     kinds = ["sqlite", *(["postgres"] if postgres_reachable() else [])]
     sizes = sorted({10, 100, 1000, count})
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tokens = await tokens_by_size("sqlite", sizes, Path(tmp))
         waits = {kind: await latency(kind, count, Path(tmp)) for kind in kinds}
@@ -157,7 +158,9 @@ async def measure(count: int) -> list[str]:
         "## Sources: prompt size and retrieval",
         "",
         f"Measured by `python -m bench.sources` on {time.strftime('%Y-%m-%d %H:%M UTC')}"
-        f" (top-k = {TOP_K}, chunks of ~1,000 characters; method in the script's docstring).",
+        f" (top-k = {TOP_K}, chunks of ~1,000 characters; method in the script's docstring)"
+        f" on {os.cpu_count()} cores shared with other work: load average"
+        f" {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
         "",
         "Content-prompt tokens of one topic by the size of the uploaded material:",
         "",

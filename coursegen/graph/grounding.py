@@ -40,7 +40,7 @@ async def source_digest(request: CourseRequest) -> list[SourceDigest]:
     library = source_library()
     if not request.sources or library is None:
         return []
-    return await library.digest()
+    return await library.digest(request.sources)
 
 
 async def with_digest(request: CourseRequest) -> CourseRequest:
@@ -57,13 +57,13 @@ def topic_query(request: CourseRequest, theme: ThemeOutline, topic: TopicOutline
 
 
 @typed_task(name="retrieve")
-async def _retrieve(query: str) -> list[dict[str, Any]]:
+async def _retrieve(ids: list[str], query: str) -> list[dict[str, Any]]:
     # A task: a resumed run reuses the passages its content call was given.
     library = source_library()
     if library is None:
         return []
     k = getattr(library, "top_k", TOP_K)
-    return [p.model_dump() for p in await library.search(query, k)]
+    return [p.model_dump() for p in await library.search(ids, query, k)]
 
 
 async def topic_passages(
@@ -72,7 +72,7 @@ async def topic_passages(
     """The top passages for a topic; none (and no task) for a course without sources."""
     if not request.sources:
         return []
-    found = await _retrieve(topic_query(request, theme, topic))
+    found = await _retrieve(request.sources, topic_query(request, theme, topic))
     return [Passage.model_validate(p) for p in found]
 
 

@@ -16,14 +16,14 @@ Search = Callable[[str, int], Awaitable[list[Passage]]]
 
 
 class SourceLibrary(Protocol):
-    """The sources one course may use: a search over their chunks and their digests."""
+    """One owner's sources: a search over their chunks and their digests, by source ids."""
 
-    async def search(self, query: str, k: int) -> list[Passage]:
-        """The `k` passages that best match a query, best first."""
+    async def search(self, ids: list[str], query: str, k: int) -> list[Passage]:
+        """The `k` passages of sources `ids` that best match a query, best first."""
         ...
 
-    async def digest(self) -> list[SourceDigest]:
-        """Titles and headings of the sources."""
+    async def digest(self, ids: list[str]) -> list[SourceDigest]:
+        """Titles and headings of sources `ids`."""
         ...
 
 

@@ -200,3 +200,23 @@ async def test_an_unknown_source_id_is_a_422_at_course_creation(
     assert f"no source {unknown}" in response.text
     malformed = await client.post("/courses", json={"course_name": "X", "sources": ["nope"]})
     assert malformed.status_code == 422
+
+
+async def test_a_langserve_course_run_is_grounded_in_the_callers_sources(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    source = await _upload(client, "ocean.md")
+    body = {
+        "input": {
+            "course_name": "Ocean currents and plankton",
+            "language": "en",
+            "sources": [source["id"]],
+            "options": {"themes": 1, "topics_per_theme": 1},
+        }
+    }
+    response = await client.post("/course/invoke", json=body)
+    assert response.status_code == 200, response.text
+    [topic] = response.json()["output"]["themes"][0]["topics"]
+    assert [c["source_id"] for c in topic["citations"]] == [source["id"]]
+    [content] = scripted_llm.calls_for("TopicContent")
+    assert "plankton" in " ".join(p["text"] for p in content.data["passages"])

@@ -93,11 +93,12 @@ async def test_a_deleted_source_leaves_no_chunks_or_index_entries(store: SourceS
 
 async def test_digest_and_retriever_serve_the_owners_sources(store: SourceStore) -> None:
     md = await _add(store, "alice", "ocean.md", MARKDOWN.encode())
-    library = OwnerSources(store, "alice", (md,), top_k=1)
-    [digest] = await library.digest()
+    library = OwnerSources(store, "alice", top_k=1)
+    [digest] = await library.digest([md])
     assert digest.title == "Ocean currents"
     assert digest.headings == ["Ocean currents / Gulf Stream", "Ocean currents / Upwelling"]
-    documents = await library.retriever().ainvoke("plankton nutrients")
+    assert await OwnerSources(store, "bob").digest([md]) == []
+    documents = await library.retriever([md]).ainvoke("plankton nutrients")
     assert len(documents) == 1
     passage = document_passage(documents[0])
     assert (passage.source_id, passage.heading) == (md, "Ocean currents / Upwelling")

@@ -208,8 +208,7 @@ class JobRunner:
         """The run's config: its checkpoint thread and, for a sourced course, its sources."""
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if self.sources is not None and job.request.sources:
-            ids = tuple(job.request.sources)
-            library = OwnerSources(self.sources, job.owner, ids, self.source_top_k)
+            library = OwnerSources(self.sources, job.owner, self.source_top_k)
             configurable[SOURCES_KEY] = library
         return {"configurable": configurable}
 

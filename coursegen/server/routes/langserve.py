@@ -10,10 +10,12 @@ from fastapi.routing import APIRoute
 from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
+from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
 from coursegen.server.deps import LOCAL_OWNER, OwnerDep, get_runs, get_service
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
+from coursegen.server.sources.library import OwnerSources
 
 THREAD_HEADER = "x-thread-id"
 # The LangServe endpoints that run the runnable (the others serve schemas and the playground).
@@ -60,7 +62,12 @@ async def thread_from_header(config: dict[str, Any], request: Request) -> dict[s
     """
     configurable = dict(config.get("configurable") or {})
     thread = request.headers.get(THREAD_HEADER) or str(uuid.uuid4())
-    configurable["thread_id"] = f"{getattr(request.state, 'owner', LOCAL_OWNER)}:{thread}"
+    owner = getattr(request.state, "owner", LOCAL_OWNER)
+    configurable["thread_id"] = f"{owner}:{thread}"
+    # The caller's sources, for a course request that names some (others' find nothing).
+    service, settings = get_service(request), request.app.state.settings
+    if service.sources is not None:
+        configurable[SOURCES_KEY] = OwnerSources(service.sources, owner, settings.source_top_k)
     return {**config, "configurable": configurable}
 
 

@@ -1,4 +1,4 @@
-"""Bind the source store to one job's owner and sources, as the graph's `SourceLibrary`."""
+"""Bind the source store to one owner, as the graph's `SourceLibrary`."""
 
 from dataclasses import dataclass
 
@@ -9,19 +9,22 @@ from coursegen.sources.retriever import SourceRetriever
 
 @dataclass(frozen=True)
 class OwnerSources:
-    """The sources a course of `owner` was asked to use; nobody else's are reachable."""
+    """The sources of `owner`: ids of anyone else's find nothing."""
 
     store: SourceStore
     owner: str
-    ids: tuple[str, ...]
     top_k: int = 5
 
-    async def search(self, query: str, k: int) -> list[Passage]:
-        return await self.store.search(self.owner, list(self.ids), query, k)
+    async def search(self, ids: list[str], query: str, k: int) -> list[Passage]:
+        return await self.store.search(self.owner, ids, query, k)
 
-    async def digest(self) -> list[SourceDigest]:
-        return await self.store.digest(self.owner, list(self.ids))
+    async def digest(self, ids: list[str]) -> list[SourceDigest]:
+        return await self.store.digest(self.owner, ids)
 
-    def retriever(self) -> SourceRetriever:
-        """The same search as a LangChain retriever, for other chains."""
-        return SourceRetriever(search=self.search, k=self.top_k)
+    def retriever(self, ids: list[str]) -> SourceRetriever:
+        """A LangChain retriever over these sources, for other chains."""
+
+        async def search(query: str, k: int) -> list[Passage]:
+            return await self.search(ids, query, k)
+
+        return SourceRetriever(search=search, k=self.top_k)
