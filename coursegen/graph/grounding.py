@@ -10,6 +10,7 @@ from langgraph.config import get_config
 
 from coursegen.chains.schemas import (
     Citation,
+    CitedQuote,
     CourseRequest,
     PolishedTopic,
     ThemeOutline,
@@ -84,7 +85,10 @@ def ground(
         return content, [], 0
     kept, numbers, dropped = check_citations(content.citations, passages)
     body = renumber(content.body_markdown, numbers)
-    return content.model_copy(update={"body_markdown": body}), kept, dropped
+    # The lesson's own list now matches its markers: reference n is the n-th kept citation.
+    cited = [CitedQuote(passage=n, quote=c.quote) for n, c in enumerate(kept, 1)]
+    grounded = content.model_copy(update={"body_markdown": body, "citations": cited})
+    return grounded, kept, dropped
 
 
 def keep_citations(polished: PolishedTopic, citations: list[Citation]) -> PolishedTopic:

@@ -106,6 +106,7 @@ async def test_a_course_grounded_in_a_pdf_docx_and_markdown_cites_checked_passag
         assert topic["citations_dropped"] == 2
         # The false markers went with their citations; the true one is [1].
         assert "[1]" in topic["content"]["body_markdown"]
+        assert topic["content"]["citations"] == [{"passage": 1, "quote": citation["quote"]}]
         assert "[2]" not in topic["content"]["body_markdown"]
         assert "[3]" not in topic["polished"]["body_markdown"]
     chunk = next(u for u in uploaded if u["id"] == topics[0]["citations"][0]["source_id"])
