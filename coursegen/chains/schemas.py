@@ -167,6 +167,8 @@ class TopicContent(_Output):
     citations: list[CitedQuote] = Field(
         default_factory=list,
         description="The source passages the lesson cites as [n]; empty without passages.",
+        # Left out of dumps when empty: a course without sources reads as it did before.
+        exclude_if=lambda cited: not cited,
     )
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import httpx
 
-from coursegen.chains.schemas import TopicContent
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
@@ -37,9 +36,7 @@ async def test_replay_equals_live_and_subscribers_agree(
     }
     assert len(contents) == 4
     for (theme, topic), content in contents.items():
-        # The event holds the streamed answer as the schema reads it (defaults filled in).
-        streamed = TopicContent.model_validate_json(token_text(replay, "content", theme, topic))
-        assert streamed.model_dump(mode="json") == content
+        assert json.loads(token_text(replay, "content", theme, topic)) == content
 
 
 async def test_resume_after_every_event_id(client: httpx.AsyncClient) -> None:
