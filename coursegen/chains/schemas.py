@@ -226,6 +226,25 @@ class Citation(BaseModel):
     quote: str = Field(description="The quoted words; they occur in the chunk.")
 
 
+class Passage(BaseModel):
+    """A passage of an uploaded source, retrieved for a lesson's prompt."""
+
+    source_id: str = Field(description="Id of the source document.")
+    title: str = Field(description="Title of the source document.")
+    index: int = Field(description="0-based position of the chunk within the source.")
+    text: str = Field(description="The passage.")
+    heading: str = Field(default="", description="Heading path the passage sits under.")
+    page: int | None = Field(default=None, description="1-based page it starts on, if paged.")
+    score: float = Field(default=0.0, description="Relevance: higher is better.")
+
+
+class SourceDigest(BaseModel):
+    """What the outline and topics calls see of a source: its title and headings."""
+
+    title: str = Field(description="The document's title.")
+    headings: list[str] = Field(default_factory=list, description="Its headings, in order.")
+
+
 class CourseTopic(BaseModel):
     """A topic of the assembled course."""
 

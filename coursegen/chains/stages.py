@@ -12,7 +12,9 @@ from coursegen.chains.language import course_language
 from coursegen.chains.schemas import (
     CourseRequest,
     Outline,
+    Passage,
     PolishedTopic,
+    SourceDigest,
     ThemeOutline,
     ThemeTopics,
     TopicContent,
@@ -22,7 +24,6 @@ from coursegen.chains.structured import StageResult, StructuredMode, structured_
 from coursegen.prompts import CONTENT, OUTLINE, POLISH, TOPICS, PromptSpec, data_block
 from coursegen.prompts.content import grounding_rules
 from coursegen.prompts.languages import LANGUAGE_NAMES_RU, language_name, prompt_language
-from coursegen.sources.models import Passage, SourceDigest
 
 
 class SourcedRequest(CourseRequest):

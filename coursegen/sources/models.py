@@ -1,8 +1,10 @@
-"""Declare what a parsed source, its chunks and a retrieved passage are."""
+"""Declare what a parsed source and its chunks are (passages and digests: chains.schemas)."""
 
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from coursegen.chains.schemas import Passage, SourceDigest
 
 SourceKind = Literal["pdf", "docx", "markdown", "html", "text"]
 
@@ -46,16 +48,4 @@ class Chunk(BaseModel):
     page: int | None = Field(default=None, description="1-based page it starts on, if paged.")
 
 
-class Passage(Chunk):
-    """A chunk retrieved for a query, with the source it belongs to."""
-
-    source_id: str = Field(description="Id of the source document.")
-    title: str = Field(description="Title of the source document.")
-    score: float = Field(default=0.0, description="Relevance: higher is better.")
-
-
-class SourceDigest(BaseModel):
-    """What the outline and topics calls see of a source: its title and headings."""
-
-    title: str = Field(description="The document's title.")
-    headings: list[str] = Field(default_factory=list, description="Its headings, in order.")
+__all__ = ["Chunk", "ParsedSource", "Passage", "Section", "SourceDigest", "SourceError"]
