@@ -54,6 +54,7 @@ class CourseOptions(_Strict):
         default="prefer",
         description="With sources: prefer (use them where they help) or strict (write only "
         "what they support and say where they are silent).",
+        exclude_if=lambda mode: mode == "prefer",  # a request without it dumps as before
     )
 
     _integers = field_validator("themes", "topics_per_theme", mode="before")(json_integer)
@@ -84,6 +85,7 @@ class CourseRequest(_Strict):
         default_factory=list,
         max_length=20,
         description="Ids of uploaded sources (POST /sources) to ground the course in.",
+        exclude_if=lambda ids: not ids,  # a request without sources dumps as before
     )
 
     @field_validator("language")
