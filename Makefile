@@ -1,11 +1,13 @@
 # Two commands on a fresh machine: `make run` (serve on the embedded defaults) and `make test`.
 UV ?= uv
+# The sandbox model needs no extra: skip building llama-cpp-python (keep it if installed).
+SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 
-.PHONY: install run test lint bench docs
+.PHONY: install run test lint bench docs eval
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
-	$(UV) sync --locked --all-extras
+	$(UV) sync --locked $(SYNC_EXTRAS)
 
 run: install
 	$(UV) run coursegen serve
@@ -23,3 +25,8 @@ docs: install
 
 bench: install
 	$(UV) run --group bench python -m bench.run
+
+# Generate evals/requests.jsonl with the configured model (COURSEGEN_*), write docs/quality.md;
+# e.g. make eval EVAL_ARGS="--language en --limit 4 --shape 1x2 --label '…'"
+eval: install
+	$(UV) run python -m evals.run $(EVAL_ARGS)

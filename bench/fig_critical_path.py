@@ -11,6 +11,7 @@ GOAL = 1.10
 STAGES = {
     "Outline": "outline",
     "ThemeTopics": "topics",
+    "CoverageMap": "coverage",
     "TopicContent": "content",
     "PolishedTopic": "polish",
 }
@@ -22,12 +23,16 @@ def _spent(calls: list[dict[str, Any]]) -> float:
 
 
 def critical_path(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Longest chain outline → topics(theme) → content(topic) → polish(topic), by durations.
+    """Longest chain through the pipeline's dependencies, by call durations.
 
-    `calls` are one course's calls from the simulator's log. Also: the sum of all call
-    durations (what a script making the calls one after another would take at best).
+    Every lesson sees the course map, so lessons wait for every theme's topics (and for the
+    requirements coverage check, when there is one): outline → slowest topics(theme) →
+    coverage → slowest content(topic) → polish(topic). `calls` are one course's calls from
+    the simulator's log. Also: the sum of all call durations (what a script making the calls
+    one after another would take at best).
     """
     outline = [c for c in calls if c["schema"] == "Outline"]
+    coverage = [c for c in calls if c["schema"] == "CoverageMap"]
     topics: dict[int, list[dict[str, Any]]] = defaultdict(list)
     per_topic: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = defaultdict(
         lambda: {"content": [], "polish": []}
@@ -37,16 +42,14 @@ def critical_path(calls: list[dict[str, Any]]) -> dict[str, Any]:
             topics[c["theme"]].append(c)
         elif c["schema"] in ("TopicContent", "PolishedTopic"):
             per_topic[(c["theme"], c["topic"])][STAGES[c["schema"]]].append(c)
+    planned = max((_spent(theme_calls) for theme_calls in topics.values()), default=0.0)
     best, chain = 0.0, None
-    for i, theme_calls in topics.items():
-        for (ti, j), stages in per_topic.items():
-            if ti != i:
-                continue
-            length = _spent(theme_calls) + _spent(stages["content"]) + _spent(stages["polish"])
-            if length > best:
-                best, chain = length, (i, j)
+    for (i, j), stages in per_topic.items():
+        length = _spent(stages["content"]) + _spent(stages["polish"])
+        if length > best:
+            best, chain = length, (i, j)
     return {
-        "critical_s": _spent(outline) + best,
+        "critical_s": _spent(outline) + planned + _spent(coverage) + best,
         "sequential_s": _spent(calls),
         "chain": chain,
         "calls": len(calls),
@@ -69,11 +72,15 @@ def gaps(calls: list[dict[str, Any]], started: float, ended: float) -> dict[str,
 
     outline = final("Outline")
     theme = final("ThemeTopics", theme=i)
+    planned = max((c for c in calls if c["schema"] == "ThemeTopics"), key=lambda c: c["end"])
+    checks = [c for c in calls if c["schema"] == "CoverageMap"]
     content = final("TopicContent", theme=i, topic=j)
+    before_content = max(checks, key=lambda c: c["end"]) if checks else planned
     return {
         "request → outline": outline["start"] - started,
         "outline → topics": theme["start"] - outline["end"],
-        "topics → content": content["start"] - theme["end"],
+        "last topics → coverage": (checks[0]["start"] - planned["end"]) if checks else 0.0,
+        "→ content": content["start"] - before_content["end"],
         "content → polish": last["start"] - content["end"],
         "polish → end event": ended - last["end"],
     }
@@ -91,8 +98,10 @@ async def run(ctx: Ctx) -> Figure:
         "One course at a time through the jobs API (`POST /courses`, then its SSE stream until "
         "the `end` event); `coursegen serve` in its own process with SQLite. Wall time runs "
         "from just before the POST to the arrival of `end`. The critical path is the longest "
-        "chain outline → topics(theme) → content(topic) → polish(topic) by the call durations "
-        "the simulator logged (request in → last byte out); the sequential time is the sum of "
+        "chain through the pipeline's dependencies by the call durations the simulator logged "
+        "(request in → last byte out): outline → the slowest topics(theme) (every lesson sees "
+        "the whole course map) → the requirements coverage check → content(topic) → "
+        "polish(topic); the sequential time is the sum of "
         "all call durations, what a script calling the model one call after another would "
         f"need. Simulated LLM: time to first token {llm.first_token_s:g} s, "
         f"{llm.tokens_per_s:g} tokens/s per stream, {llm.body_tokens} body tokens per "

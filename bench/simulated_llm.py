@@ -128,7 +128,11 @@ def build_answer(call: dict[str, Any], system: str, data: dict[str, Any], cfg: S
             dumps(
                 {
                     "topics": [
-                        {"title": f"{theme} / Topic {j}", "description": f"Lesson {j} of {theme}"}
+                        {
+                            "title": f"{theme} / Topic {j}",
+                            "description": f"Lesson {j} of {theme}",
+                            "key_terms": [f"{theme} term {j}a", f"{theme} term {j}b"],
+                        }
                         for j in range(1, topics + 1)
                     ]
                 },
@@ -146,6 +150,10 @@ def build_answer(call: dict[str, Any], system: str, data: dict[str, Any], cfg: S
                 {"question": f"Question {k} on {topic}?", "answer": f"Answer {k}."}
                 for k in range(1, max(3, n) + 1)
             ],
+            "definitions": [
+                {"term": term, "definition": f"What {term} means in {topic}."}
+                for term in (data.get("topic") or {}).get("key_terms", [])
+            ],
         }
         answer.text('", ' + dumps(rest, ensure_ascii=False)[1:])
     elif schema == "PolishedTopic":
@@ -155,6 +163,10 @@ def build_answer(call: dict[str, Any], system: str, data: dict[str, Any], cfg: S
         answer.body()
         points = [f"{topic}: point {k}" for k in range(1, n + 1)]
         answer.text('", "key_points": ' + dumps(points, ensure_ascii=False) + "}")
+    elif schema == "CoverageMap":  # every requirement item met by the first topic
+        items = data.get("requirements") or []
+        entries = [{"item": k, "topics": ["1.1"], "theme": 0} for k in range(1, len(items) + 1)]
+        answer.text(dumps({"items": entries}, ensure_ascii=False))
     else:
         answer.text("{}")
     return answer

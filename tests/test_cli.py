@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from standardwebhooks import Webhook
 from typer.testing import CliRunner, Result
 
 import coursegen.cli._app
@@ -187,6 +189,71 @@ def test_generate_an_export_format_to_the_default_path(
     assert "Theme 1" in text and "Theme 2" in text
 
 
+def test_file_names_keep_the_course_name_and_match_the_server(
+    live_app: LiveApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["generate", "Основы Python", "--themes", "1", "--topics", "1", "-f", "md"]
+    result = invoke(*args, "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    assert "Тема 1" in (tmp_path / "основы-python.md").read_text()
+    with CourseClient(live_app.url) as client:
+        [job] = client.list()["items"]
+    response = httpx.get(f"{live_app.url}/courses/{job['id']}/export", params={"format": "md"})
+    disposition = response.headers["content-disposition"]
+    assert disposition == (
+        "attachment; filename=\"python.md\"; filename*=UTF-8''"
+        "%D0%BE%D1%81%D0%BD%D0%BE%D0%B2%D1%8B-python.md"
+    )
+    result = invoke("export", job["id"], "-f", "scorm", "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "основы-python.scorm12.zip").read_bytes()[:2] == b"PK"
+
+
+def test_no_file_is_overwritten_without_force(live_app: LiveApp, tmp_path: Path) -> None:
+    out = tmp_path / "course.html"
+    out.write_text("mine")
+    result = invoke(*course_args(live_app.url, "-f", "html", "-o", str(out)))
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: {out} exists: pass --force to overwrite it, or --output another file\n"
+    )
+    assert out.read_text() == "mine"
+    with CourseClient(live_app.url) as client:
+        assert client.list()["items"] == []  # refused before a course was paid for
+    job = finished_job(live_app.url, themes=1, topics_per_theme=1)
+    result = invoke("export", job, "-f", "html", "-o", str(out), "--server", live_app.url)
+    assert result.exit_code == 1 and "exists: pass --force" in result.stderr
+    assert out.read_text() == "mine"
+    result = invoke(
+        "export", job, "-f", "html", "-o", str(out), "--force", "--server", live_app.url
+    )
+    assert result.exit_code == 0, result.output
+    assert "Theme 1" in out.read_text()
+    result = invoke(*course_args(live_app.url, "-f", "html", "-o", str(out), "--force"))
+    assert result.exit_code == 0, result.output
+    assert "Theme 2" in out.read_text()
+
+
+def test_review_without_anyone_to_answer_is_a_clear_error(
+    live_app: LiveApp, tmp_path: Path
+) -> None:
+    out = tmp_path / "course.json"
+    result = invoke(*course_args(live_app.url, "--review", "-o", str(out)), input="")
+    assert result.exit_code == 1, result.output  # not 130: nobody pressed Ctrl-C
+    with CourseClient(live_app.url) as client:
+        [job] = client.list()["items"]
+    assert job["status"] == "awaiting_review"  # nothing was approved for the person
+    assert result.stderr.startswith(f"error: job {job['id']} awaits a review of its outline")
+    assert (
+        "--outline-file" in result.stderr and f"POST /courses/{job['id']}/review" in result.stderr
+    )
+    assert "Interrupted" not in result.stdout and not out.exists()
+    assert "job awaiting_review\n" in result.stdout  # its own line, then the outline table
+    assert "awaiting_reviewOutline" not in result.stdout
+
+
 def test_generate_runs_the_service_in_process(
     scripted_llm: ScriptedLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,6 +279,28 @@ def test_status(live_app: LiveApp) -> None:
     assert rows["course"] == "Python basics" and rows["content"] == "1 themes, 2/2 topics"
     raw = invoke("status", job, "--server", live_app.url, "--json")
     assert raw.exit_code == 0 and json.loads(raw.stdout)["last_event_id"] > 10
+
+
+def test_report(live_app: LiveApp) -> None:
+    job = finished_job(live_app.url, themes=1, topics_per_theme=2)
+    result = invoke("report", job, "--server", live_app.url)
+    assert result.exit_code == 0, result.output
+    rows = dict(line.strip().split(None, 1) for line in result.stdout.splitlines())
+    assert rows["Shape"] == "ok: asked 1×2, got 1×2"
+    assert rows["Overlap"].endswith("0 pairs ≥ 0.80") and "Self-check" in rows
+    raw = invoke("report", job, "--server", live_app.url, "--json")
+    assert raw.exit_code == 0 and json.loads(raw.stdout)["shape"]["ok"] is True
+
+
+def test_report_of_an_unfinished_job_is_one_red_line(live_app: LiveApp) -> None:
+    with CourseClient(live_app.url) as client:
+        body = {"course_name": "x", "language": "en", "options": {"review_outline": True}}
+        job = client.create(body)["id"]
+        assert client.wait(job)["status"] == "awaiting_review"
+    result = invoke("report", job, "--server", live_app.url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the server answered 409: job is awaiting_review")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_status_of_an_unknown_job_is_one_red_line(live_app: LiveApp) -> None:
@@ -308,6 +397,38 @@ def test_ctrl_c_cancels_or_leaves_the_job(
     assert not (tmp_path / "c.json").exists()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
+    scripted_llm: ScriptedLLM, tmp_path: Path, sig: signal.Signals
+) -> None:
+    port = closed_port()
+    env = {
+        **os.environ,
+        "COURSEGEN_BASE_URL": scripted_llm.base_url,
+        "COURSEGEN_MODEL": "openai:scripted",
+        "COURSEGEN_DATA_DIR": str(tmp_path),
+    }
+    cmd = [sys.executable, "-m", "coursegen.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # uvicorn raised the signal again after its shutdown: 143 for SIGTERM ("make: Error 143").
+    assert proc.returncode == 0, output.decode()
+    assert b"Traceback" not in output and b"Aborted" not in output
+
+
 def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from coursegen.server.settings import get_settings
 
@@ -324,5 +445,57 @@ def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert CliRunner().invoke(app, ["keys", "revoke", key_id]).exit_code == 0
         again = CliRunner().invoke(app, ["keys", "revoke", key_id])
         assert again.exit_code == 1 and "no active key" in again.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_progress_view_reads_the_requirements_check() -> None:
+    from coursegen.cli.progress import ProgressView
+
+    view = ProgressView()
+    check = {"coverage": [], "uncovered": ["Reading documentation"], "revising": [2]}
+    view.apply({"type": "review", "data": check})
+    assert view.line == "requirements not covered: Reading documentation"
+    assert view.outline is None  # not an outline review
+    view.apply({"type": "review", "data": {"outline": {"themes": [{"title": "Intro"}]}}})
+    assert view.themes == ["Intro"] and view.line == "the outline awaits review"
+
+
+def test_keys_create_refuses_unsafe_owner_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        refused = CliRunner().invoke(app, ["keys", "create", "acme:eu"])
+        assert refused.exit_code == 1, refused.output
+        assert (
+            "invalid owner name 'acme:eu'" in refused.output and "letters, digits" in refused.output
+        )
+        assert "acme" not in CliRunner().invoke(app, ["keys", "list"]).output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_keys_create_with_a_webhook_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursegen.server.settings import get_settings
+
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        url = "https://93.184.215.14/hooks"
+        created = CliRunner().invoke(app, ["keys", "create", "alice", "--webhook-url", url])
+        assert created.exit_code == 0, created.output
+        lines = created.output.strip().splitlines()
+        assert lines[1].startswith("cgk_") and "signing secret" in lines[2]
+        signing = lines[3]
+        assert signing.startswith("whsec_") and Webhook(signing)  # the library can sign with it
+        refused = CliRunner().invoke(
+            app, ["keys", "create", "bob", "--webhook-url", "http://127.0.0.1/hooks"]
+        )
+        assert refused.exit_code == 1 and "COURSEGEN_WEBHOOK_ALLOW_PRIVATE" in refused.output
+        assert "bob" not in CliRunner().invoke(app, ["keys", "list"]).output
     finally:
         get_settings.cache_clear()

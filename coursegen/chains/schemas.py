@@ -13,8 +13,8 @@ from pydantic import (
 
 from coursegen.prompts import LANGUAGE_NAMES
 
-Stage = Literal["outline", "topics", "content", "polish"]
-STAGES: tuple[Stage, ...] = ("outline", "topics", "content", "polish")
+Stage = Literal["outline", "topics", "coverage", "content", "polish"]
+STAGES: tuple[Stage, ...] = ("outline", "topics", "coverage", "content", "polish")
 
 
 def json_integer(value: Any) -> Any:
@@ -35,13 +35,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+MAX_THEMES = 12
+"""Most themes a course may have, asked for or edited in review."""
+# What a name holds: blanks are stripped, so a name of blanks only is empty. \x1c-\x1f:
+# Python's \s has them and Rust's (pydantic's) does not; naming them keeps schema and
+# server agreed.
+NOT_BLANK = r"[^\s\x1c-\x1f]"
+
+
 class CourseOptions(_Strict):
     """Knobs of one course generation."""
 
     themes: int | None = Field(
         default=None,
         ge=1,
-        le=12,
+        le=MAX_THEMES,
         description="Exact number of themes; the model picks 4–8 if unset.",
     )
     topics_per_theme: int | None = Field(
@@ -49,6 +57,11 @@ class CourseOptions(_Strict):
     )
     review_outline: StrictBool = Field(
         default=False, description="Stop after the outline until a person approves or edits it."
+    )
+    cover_requirements: StrictBool = Field(
+        default=True,
+        description="Re-plan the topics once, before any lesson is written, when the topics "
+        "leave requirement items uncovered.",
     )
     grounding: Literal["prefer", "strict"] = Field(
         default="prefer",
@@ -66,9 +79,7 @@ class CourseRequest(_Strict):
     course_name: str = Field(
         min_length=1,
         max_length=200,
-        # Blanks are stripped, so a name of blanks only is empty. \x1c-\x1f: Python's \s has
-        # them and Rust's (pydantic's) does not; naming them keeps schema and server agreed.
-        pattern=r"[^\s\x1c-\x1f]",
+        pattern=NOT_BLANK,
         description="The course's name.",
     )
     description: str = Field(default="", max_length=5000, description="What the course is about.")
@@ -119,6 +130,27 @@ class Outline(_Output):
     themes: list[ThemeOutline] = Field(min_length=1, description="Themes in order of study.")
 
 
+class EditedTheme(_Strict):
+    """One theme of an outline a person edited."""
+
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK, description="Theme title.")
+    description: str = Field(
+        min_length=1, max_length=2000, pattern=NOT_BLANK, description="What the theme covers."
+    )
+
+
+class EditedOutline(_Strict):
+    """An outline edited during review: held to a request's limits, as the request is.
+
+    Its number of themes replaces the requested one (within 1–12); the topics per theme stay
+    as requested.
+    """
+
+    themes: list[EditedTheme] = Field(
+        min_length=1, max_length=MAX_THEMES, description="Themes in order of study."
+    )
+
+
 class TopicOutline(_Output):
     """One topic (a small lesson) of a theme."""
 
@@ -133,6 +165,26 @@ class ThemeTopics(_Output):
     """The topics of one theme."""
 
     topics: list[TopicOutline] = Field(min_length=1, description="Topics in order of study.")
+
+
+class ItemCoverage(_Output):
+    """Which planned topics satisfy one requirement item."""
+
+    item: int = Field(ge=1, description="Number of the requirement item.")
+    topics: list[str] = Field(
+        description='Numbers of the topics that satisfy it, as in course_map ("2.3").'
+    )
+    theme: int = Field(
+        default=0, ge=0, description="For an item no topic satisfies: the theme it fits; else 0."
+    )
+
+
+class CoverageMap(_Output):
+    """The requirement items of a course and the planned topics that satisfy each."""
+
+    items: list[ItemCoverage] = Field(
+        min_length=1, description="One entry per requirement item, in order."
+    )
 
 
 class WorkedExample(_Output):
@@ -157,6 +209,13 @@ class CitedQuote(_Output):
     quote: str = Field(description="A short phrase copied word for word from that passage.")
 
 
+class TermDefinition(_Output):
+    """A key term the lesson introduces, with its definition."""
+
+    term: str = Field(min_length=1, description="The term, as the topic's key_terms write it.")
+    definition: str = Field(min_length=1, description="One or two sentences defining it.")
+
+
 class TopicContent(_Output):
     """The learning material of one topic."""
 
@@ -165,6 +224,9 @@ class TopicContent(_Output):
     examples: list[WorkedExample] = Field(description="1–3 worked examples.")
     self_check: list[SelfCheckQuestion] = Field(
         min_length=3, max_length=5, description="3–5 self-check questions with answers."
+    )
+    definitions: list[TermDefinition] = Field(
+        default_factory=list, description="Definitions of the key terms this topic introduces."
     )
     citations: list[CitedQuote] = Field(
         default_factory=list,

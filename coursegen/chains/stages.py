@@ -1,16 +1,18 @@
-"""Build the four stage chains: inputs -> prompt (in the course language) -> structured output."""
+"""Build the stage chains: inputs -> prompt (in the course language) -> structured output."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel, Field
 
 from coursegen.chains.language import course_language
+from coursegen.chains.plan import topic_number
 from coursegen.chains.schemas import (
     CourseRequest,
+    CoverageMap,
     Outline,
     Passage,
     PolishedTopic,
@@ -20,8 +22,18 @@ from coursegen.chains.schemas import (
     TopicContent,
     TopicOutline,
 )
+from coursegen.chains.shape import FollowUpNote, ListShape, ShapedOutput
 from coursegen.chains.structured import StageResult, StructuredMode, structured_output
-from coursegen.prompts import CONTENT, OUTLINE, POLISH, TOPICS, PromptSpec, data_block
+from coursegen.prompts import (
+    CONTENT,
+    COVERAGE,
+    MISSING_ITEMS,
+    OUTLINE,
+    POLISH,
+    TOPICS,
+    PromptSpec,
+    data_block,
+)
 from coursegen.prompts.content import grounding_rules
 from coursegen.prompts.languages import LANGUAGE_NAMES_RU, language_name, prompt_language
 
@@ -40,21 +52,41 @@ class TopicsInput(BaseModel):
     request: CourseRequest = Field(description="The course request.")
     outline: Outline = Field(description="The course outline.")
     theme_index: int = Field(ge=0, description="Zero-based index of the theme in the outline.")
+    must_cover: list[str] = Field(
+        default_factory=list,
+        description="Requirement items the theme's topics must cover (a coverage revision).",
+    )
     source_digest: list[SourceDigest] = Field(
         default_factory=list, description="Titles and headings of the course's sources."
     )
 
 
 class ContentInput(BaseModel):
-    """Input of the content stage: the course, the theme with its topics, and the topic."""
+    """Input of the content stage: the course, the theme with its topics, and the topic.
+
+    Optional context (the course map; more may follow) has defaults, so a caller that has
+    none still builds a valid input.
+    """
 
     request: CourseRequest = Field(description="The course request.")
     theme: ThemeOutline = Field(description="The theme the topic belongs to.")
     topics: ThemeTopics = Field(description="All topics of that theme, for context.")
     topic_index: int = Field(ge=0, description="Zero-based index of the topic to write.")
+    theme_index: int = Field(default=0, ge=0, description="Zero-based index of the theme.")
+    course_map: list[str] = Field(
+        default_factory=list, description="The whole course by number (`plan.course_map`)."
+    )
     passages: list[Passage] = Field(
         default_factory=list, description="Source passages retrieved for this topic."
     )
+
+
+class CoverageInput(BaseModel):
+    """Input of the coverage stage: the course, its requirement items and its course map."""
+
+    request: CourseRequest = Field(description="The course request.")
+    items: list[str] = Field(min_length=1, description="The requirement items, in order.")
+    course_map: list[str] = Field(description="The planned course by number.")
 
 
 class PolishInput(BaseModel):
@@ -104,6 +136,28 @@ def _render(
     )
 
 
+THEME_RANGE = (4, 8)  # themes when the request sets no count (the outline prompt says so)
+TOPIC_RANGE = (3, 6)  # topics per theme when the request sets no count
+
+
+def outline_shape(request: CourseRequest) -> ListShape:
+    """How many themes the outline must have."""
+    return ListShape.of("themes", request.options.themes, THEME_RANGE)
+
+
+def topics_shape(request: CourseRequest) -> ListShape:
+    """How many topics each theme must have."""
+    return ListShape.of("topics", request.options.topics_per_theme, TOPIC_RANGE)
+
+
+def missing_items_note(request: CourseRequest, field: str) -> FollowUpNote:
+    """The follow-up text, in the course's template language, for a list that came up short."""
+    text = MISSING_ITEMS[prompt_language(course_language(request))]
+    return lambda given, wanted, missing: text.format(
+        given=given, wanted=wanted, missing=missing, field=field
+    )
+
+
 def outline_prompt(request: CourseRequest) -> PromptValue:
     """Render the outline prompt for a course request."""
     lang = prompt_language(course_language(request))
@@ -122,6 +176,8 @@ def topics_prompt(inp: TopicsInput) -> PromptValue:
         "theme": {"title": theme.title, "description": theme.description},
         **_digest(inp.source_digest),
     }
+    if inp.must_cover:
+        data["must_cover"] = inp.must_cover
     lang = prompt_language(course_language(request))
     count = TOPICS.count_instruction(lang, request.options.topics_per_theme)
     return _render(TOPICS, request, data, theme_number=inp.theme_index + 1, topic_count=count)
@@ -130,15 +186,33 @@ def topics_prompt(inp: TopicsInput) -> PromptValue:
 def content_prompt(inp: ContentInput) -> PromptValue:
     """Render the content prompt for one topic."""
     topic = inp.topics.topics[inp.topic_index]
-    data = {
-        **_course_fields(inp.request),
-        "theme": {"title": inp.theme.title, "topics": [t.title for t in inp.topics.topics]},
-        "topic": {"title": topic.title, "description": topic.description},
-        **_passages(inp.passages),
+    data: dict[str, Any] = {**_course_fields(inp.request)}
+    if inp.course_map:
+        data["course_map"] = inp.course_map
+        data["theme"] = {"title": inp.theme.title}
+    else:  # no map (a caller outside the graph): the theme's own topics are the context
+        data["theme"] = {"title": inp.theme.title, "topics": [t.title for t in inp.topics.topics]}
+    data["topic"] = {
+        "number": topic_number(inp.theme_index, inp.topic_index),
+        "title": topic.title,
+        "description": topic.description,
+        "key_terms": topic.key_terms,
     }
+    data.update(_passages(inp.passages))
     lang = prompt_language(course_language(inp.request))
     rules = grounding_rules(lang, inp.request.options.grounding, bool(inp.passages))
     return _render(CONTENT, inp.request, data, grounding=rules)
+
+
+def coverage_prompt(inp: CoverageInput) -> PromptValue:
+    """Render the coverage prompt: requirement items against the course map."""
+    data = {
+        "course_name": inp.request.course_name,
+        "description": inp.request.description,
+        "requirements": [f"{n}. {item}" for n, item in enumerate(inp.items, 1)],
+        "course_map": inp.course_map,
+    }
+    return _render(COVERAGE, inp.request, data)
 
 
 def polish_prompt(inp: PolishInput) -> PromptValue:
@@ -178,18 +252,71 @@ def _chain(
     )
 
 
+def _shaped_chain(
+    render: Any,
+    request_of: Any,
+    shape_of: Any,
+    model: BaseChatModel,
+    schema: type[BaseModel],
+    input_type: type[BaseModel],
+    mode: StructuredMode,
+    name: str,
+) -> Runnable:
+    """A chain whose answer list has the request's count (see `shape.ShapedOutput`)."""
+    shaped = ShapedOutput(model, schema, mode)
+
+    def parts(value: Any) -> tuple[PromptValue, ListShape, FollowUpNote]:
+        inp = input_type.model_validate(value)
+        request = request_of(inp)
+        shape = shape_of(request)
+        return render(inp), shape, missing_items_note(request, shape.field)
+
+    def run(value: Any, config: RunnableConfig) -> StageResult[Any]:
+        return shaped.invoke(*parts(value), config)
+
+    async def arun(value: Any, config: RunnableConfig) -> StageResult[Any]:
+        return await shaped.ainvoke(*parts(value), config)
+
+    return (
+        RunnableLambda(run, afunc=arun)
+        .with_types(
+            input_type=input_type,
+            output_type=StageResult[schema],  # type: ignore[valid-type]
+        )
+        .with_config(run_name=name)
+    )
+
+
 def build_outline_chain(
     model: BaseChatModel, mode: StructuredMode = "json_schema"
 ) -> Runnable[CourseRequest, StageResult[Outline]]:
-    """Chain: CourseRequest -> StageResult[Outline]."""
-    return _chain(outline_prompt, model, Outline, CourseRequest, mode, "outline")
+    """Chain: CourseRequest -> StageResult[Outline] with exactly the themes asked for."""
+    return _shaped_chain(
+        outline_prompt, lambda r: r, outline_shape, model, Outline, CourseRequest, mode, "outline"
+    )
 
 
 def build_topics_chain(
     model: BaseChatModel, mode: StructuredMode = "json_schema"
 ) -> Runnable[TopicsInput, StageResult[ThemeTopics]]:
-    """Chain: TopicsInput -> StageResult[ThemeTopics]."""
-    return _chain(topics_prompt, model, ThemeTopics, TopicsInput, mode, "topics")
+    """Chain: TopicsInput -> StageResult[ThemeTopics] with exactly the topics asked for."""
+    return _shaped_chain(
+        topics_prompt,
+        lambda inp: inp.request,
+        topics_shape,
+        model,
+        ThemeTopics,
+        TopicsInput,
+        mode,
+        "topics",
+    )
+
+
+def build_coverage_chain(
+    model: BaseChatModel, mode: StructuredMode = "json_schema"
+) -> Runnable[CoverageInput, StageResult[CoverageMap]]:
+    """Chain: CoverageInput -> StageResult[CoverageMap]."""
+    return _chain(coverage_prompt, model, CoverageMap, CoverageInput, mode, "coverage")
 
 
 def build_content_chain(
@@ -208,19 +335,21 @@ def build_polish_chain(
 
 @dataclass(frozen=True)
 class CourseChains:
-    """The four stage chains built on one model."""
+    """The stage chains built on one model."""
 
     outline: Runnable[Any, StageResult[Outline]]
     topics: Runnable[Any, StageResult[ThemeTopics]]
+    coverage: Runnable[Any, StageResult[CoverageMap]]
     content: Runnable[Any, StageResult[TopicContent]]
     polish: Runnable[Any, StageResult[PolishedTopic]]
 
 
 def build_course_chains(model: BaseChatModel, mode: StructuredMode = "json_schema") -> CourseChains:
-    """Build all four stage chains on one model."""
+    """Build all stage chains on one model."""
     return CourseChains(
         outline=build_outline_chain(model, mode),
         topics=build_topics_chain(model, mode),
+        coverage=build_coverage_chain(model, mode),
         content=build_content_chain(model, mode),
         polish=build_polish_chain(model, mode),
     )

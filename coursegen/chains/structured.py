@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import from_json
 
 from coursegen.chains.schemas import TokenUsage
 
@@ -44,6 +45,23 @@ class StructuredOutputError(RuntimeError):
         """Tokens the failed attempts cost: they are paid for all the same."""
 
 
+class TruncatedAnswer(RuntimeError):
+    """The answer's stream ended inside its JSON: a transport fault, not a model mistake.
+
+    It is retried with the backoff policy like a dropped connection (never re-asked: the
+    model did nothing wrong, and a second cut must not fail the call).
+    """
+
+    def __init__(self, schema: type[BaseModel], text: str, usage: TokenUsage) -> None:
+        super().__init__(
+            f"the {schema.__name__} answer ended inside its JSON after {len(text)} characters"
+        )
+        self.schema = schema
+        self.text = text
+        self.usage = usage
+        """Tokens the cut answer cost: they are paid for all the same."""
+
+
 class StageResult(BaseModel, Generic[OutputT]):
     """A stage's validated output and the tokens it cost."""
 
@@ -51,15 +69,34 @@ class StageResult(BaseModel, Generic[OutputT]):
     usage: TokenUsage = Field(description="Tokens spent on this call (re-asks included).")
 
 
-def _schema_prompt(schema: type[BaseModel]) -> str:
-    return "JSON schema of the answer:\n" + json.dumps(schema.model_json_schema())
+ListBounds = dict[str, tuple[int, int]]
+"""Top-level list fields of a schema and the (fewest, most) items the model is asked for."""
+
+
+def bounded_schema(json_schema: dict[str, Any], bounds: ListBounds | None) -> dict[str, Any]:
+    """Return a copy of a JSON schema whose top-level lists carry `minItems` / `maxItems`."""
+    if not bounds:
+        return json_schema
+    properties = dict(json_schema.get("properties") or {})
+    for field, (fewest, most) in bounds.items():
+        properties[field] = {**properties[field], "minItems": fewest, "maxItems": most}
+    return {**json_schema, "properties": properties}
+
+
+def _schema_prompt(json_schema: dict[str, Any]) -> str:
+    return "JSON schema of the answer:\n" + json.dumps(json_schema)
 
 
 def bind_structured(
-    model: BaseChatModel, schema: type[BaseModel], mode: StructuredMode
+    model: BaseChatModel,
+    schema: type[BaseModel],
+    mode: StructuredMode,
+    bounds: ListBounds | None = None,
 ) -> Runnable[Any, Any]:
     """Bind a model so that its raw (streamable) answer is JSON of the given schema.
 
+    `bounds` put list lengths into the schema sent, for providers that enforce them (answers
+    are still validated against `schema`, so the caller decides what a wrong count means).
     For OpenAI-compatible servers the response format travels in `extra_body`: this keeps
     langchain-openai on its plain streaming path, which yields each token once, instead of
     the beta stream helper that re-parses the growing JSON at every chunk.
@@ -67,13 +104,22 @@ def bind_structured(
     name = schema.__name__
     if mode == "function_calling":
         tool = convert_to_openai_tool(schema)
-        return model.bind_tools([tool], tool_choice=tool["function"]["name"])
+        function = tool["function"]
+        tool = {
+            **tool,
+            "function": {**function, "parameters": bounded_schema(function["parameters"], bounds)},
+        }
+        return model.bind_tools([tool], tool_choice=function["name"])
     if mode == "json_mode":
         response_format: dict[str, Any] = {"type": "json_object"}
     else:
         response_format = {
             "type": "json_schema",
-            "json_schema": {"name": name, "schema": schema.model_json_schema(), "strict": False},
+            "json_schema": {
+                "name": name,
+                "schema": bounded_schema(schema.model_json_schema(), bounds),
+                "strict": False,
+            },
         }
     if isinstance(model, BaseChatOpenAI):
         return model.bind(extra_body={"response_format": response_format})
@@ -133,10 +179,26 @@ def parse_answer(schema: type[OutputT], text: str) -> OutputT:
     kept is exactly what the schema describes, and the streamed tokens of a kept answer are
     exactly its JSON (the output models themselves ignore extras, for internal reuse).
     """
+    return schema.model_validate_json(_unfenced(text), extra="forbid")
+
+
+def _unfenced(text: str) -> str:
     stripped = text.strip()
     if stripped.startswith("```"):
         stripped = stripped.strip("`").removeprefix("json").strip()
-    return schema.model_validate_json(stripped, extra="forbid")
+    return stripped
+
+
+def is_truncated(text: str) -> bool:
+    """Whether an answer is JSON that stops before its end (the stream was cut inside it)."""
+    stripped = _unfenced(text)
+    if not stripped:
+        return False  # nothing was begun: a model that answered nothing is re-asked
+    try:
+        from_json(stripped)
+    except ValueError as exc:
+        return str(exc).startswith("EOF while parsing")
+    return False
 
 
 def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list[BaseMessage]:
@@ -148,23 +210,29 @@ def _repair_messages(messages: list[BaseMessage], text: str, error: str) -> list
 
 
 def structured_output(
-    model: BaseChatModel, schema: type[OutputT], mode: StructuredMode = "json_schema"
+    model: BaseChatModel,
+    schema: type[OutputT],
+    mode: StructuredMode = "json_schema",
+    bounds: ListBounds | None = None,
 ) -> Runnable[PromptValue, StageResult[OutputT]]:
     """Return a runnable: prompt value -> validated `StageResult[schema]`.
 
     The answer is always streamed, so token callbacks (LangGraph's `messages` stream, our
     progress events) see it as it is written. An invalid answer is re-asked once with the
-    validation error; a second failure raises `StructuredOutputError`.
+    validation error; a second failure raises `StructuredOutputError`. An answer cut off
+    inside its JSON raises `TruncatedAnswer` (the caller's retry policy retries it). `bounds`
+    are list lengths sent with the schema (see `bind_structured`).
     """
-    bound = bind_structured(model, schema, mode)
+    bound = bind_structured(model, schema, mode, bounds)
     result_type = StageResult[schema]  # type: ignore[valid-type]
+    sent = bounded_schema(schema.model_json_schema(), bounds)
 
     def prepare(prompt: PromptValue) -> list[BaseMessage]:
         messages = prompt.to_messages()
         if mode == "json_mode":
             messages = [
                 *messages[:-1],
-                HumanMessage(f"{messages[-1].content}\n\n{_schema_prompt(schema)}"),
+                HumanMessage(f"{messages[-1].content}\n\n{_schema_prompt(sent)}"),
             ]
         return messages
 
@@ -174,7 +242,7 @@ def structured_output(
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
         except ValidationError as exc:
-            first_error = _short_error(exc)
+            first_error = _invalid(schema, exc, text, usage)
         retry = _repair_messages(messages, text, first_error)
         text, extra = await _stream_answer(bound, retry, config)
         return _final(result_type, schema, text, usage + extra)
@@ -185,7 +253,7 @@ def structured_output(
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
         except ValidationError as exc:
-            first_error = _short_error(exc)
+            first_error = _invalid(schema, exc, text, usage)
         retry = _repair_messages(messages, text, first_error)
         text, extra = _stream_answer_sync(bound, retry, config)
         return _final(result_type, schema, text, usage + extra)
@@ -200,8 +268,16 @@ def _short_error(exc: ValidationError) -> str:
     )
 
 
+def _invalid(schema: type[BaseModel], exc: ValidationError, text: str, usage: TokenUsage) -> str:
+    """The error to re-ask with; a cut-off answer raises `TruncatedAnswer` instead."""
+    if is_truncated(text):
+        raise TruncatedAnswer(schema, text, usage) from exc
+    return _short_error(exc)
+
+
 def _final(result_type: Any, schema: type[OutputT], text: str, usage: TokenUsage) -> Any:
     try:
         return result_type(output=parse_answer(schema, text), usage=usage)
     except ValidationError as exc:
-        raise StructuredOutputError(schema, _short_error(exc), text, usage) from exc
+        error = _invalid(schema, exc, text, usage)
+        raise StructuredOutputError(schema, error, text, usage) from exc

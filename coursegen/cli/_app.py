@@ -1,7 +1,6 @@
 """Hold the CLI's Typer app, its shared options and the plumbing every command uses."""
 
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from coursegen.client import CourseAPIError, CourseClient, CourseClientError, ExportFormat
+from coursegen.exports import export_filename
 
 app = typer.Typer(help="Generate educational courses with an LLM.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -31,8 +31,6 @@ class Format(StrEnum):
     imscc = "imscc"
 
 
-SUFFIX = {"json": "json", "md": "md", "html": "html", "scorm": "zip", "imscc": "imscc"}
-
 ServerOpt = Annotated[
     str | None,
     typer.Option(
@@ -45,8 +43,10 @@ ApiKeyOpt = Annotated[
     str | None, typer.Option("--api-key", envvar="COURSEGEN_API_KEY", help="Bearer token.")
 ]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="File to save (default <slug>.<format>).")
+    Path | None,
+    typer.Option("--output", "-o", help="File to save (default: named after the course)."),
 ]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")]
 
 
 @app.callback()
@@ -97,19 +97,35 @@ def embedded() -> Iterator[str]:
         local.stop()
 
 
-def slug(name: str) -> str:
-    return re.sub(r"\W+", "-", name.casefold()).strip("-_")[:60] or "course"
+def output_path(course_name: str, fmt: Format, path: Path | None, force: bool) -> Path:
+    """Where to save: `path`, or the server's file name for the export; never an existing
+    file unless `force` (checked before a course is generated, so no run is wasted)."""
+    path = path or Path(export_filename(course_name, fmt.value))
+    if path.exists() and not force:
+        raise _exists(path)
+    return path
 
 
-def save(client: CourseClient, snapshot: dict[str, Any], fmt: Format, path: Path | None) -> None:
+def _exists(path: Path) -> typer.Exit:
+    return fail(f"{path} exists: pass --force to overwrite it, or --output another file")
+
+
+def save(
+    client: CourseClient, snapshot: dict[str, Any], fmt: Format, path: Path, force: bool
+) -> None:
     """Write the finished course as JSON, or the server's export of it."""
-    course = snapshot.get("course") or {}
-    path = path or Path(f"{slug(course.get('course_name', ''))}.{SUFFIX[fmt.value]}")
     if fmt is Format.json:
+        course = snapshot.get("course") or {}
         data = json.dumps(course, ensure_ascii=False, indent=2).encode()
     else:
         data = client.export(snapshot["id"], cast(ExportFormat, fmt.value))
-    path.write_bytes(data)
+    try:
+        with path.open("wb" if force else "xb") as file:
+            file.write(data)
+    except FileExistsError:  # created while the course was being written
+        raise _exists(path) from None
+    except OSError as exc:
+        raise fail(f"cannot save {path}: {exc.strerror or exc}") from exc
     console.print(f"Saved [bold]{escape(str(path))}[/] ({len(data):,} bytes)")
 
 

@@ -8,17 +8,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from coursegen.cli._app import (
-    SUFFIX,
     ApiKeyOpt,
+    ForceOpt,
     Format,
     OutputOpt,
     ServerOpt,
     app,
     console,
     finished,
+    output_path,
     save,
     session,
-    slug,
 )
 from coursegen.cli.progress import follow
 
@@ -53,8 +53,10 @@ def generate(
     api_key: ApiKeyOpt = None,
     output: OutputOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="What to save.")] = Format.json,
+    force: ForceOpt = False,
 ) -> None:
     """Generate a course, showing its progress, and save it."""
+    path = output_path(name, fmt, output, force)
     options = {"themes": themes, "topics_per_theme": topics}
     request: dict[str, Any] = {
         "course_name": name,
@@ -73,7 +75,7 @@ def generate(
         job = client.create(request)
         console.print(f"Job [bold]{job['id']}[/]: {escape(name)}")
         snapshot = finished(follow(client, job["id"], server, outline_file))
-        save(client, snapshot, fmt, output or Path(f"{slug(name)}.{SUFFIX[fmt.value]}"))
+        save(client, snapshot, fmt, path, force)
 
 
 @app.command()
@@ -85,16 +87,21 @@ def watch(
     fmt: Annotated[
         Format | None, typer.Option("--format", "-f", help="Save the course when it is done.")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Re-attach to a job: its progress from the start, then live, until it ends."""
     with session(server, api_key) as client:
         course = client.get(job_id).get("course") or {}  # fails fast: unknown job, no server
         name = course.get("course_name")
+        saving, fmt = output is not None or fmt is not None, fmt or Format.json
+        if output is not None:
+            output_path("", fmt, output, force)  # refused now, not after the whole course
         console.print(f"Job [bold]{job_id}[/]" + (f": {escape(name)}" if name else ""))
         snapshot = finished(follow(client, job_id, server))
         console.print(f"Job {job_id} completed.")
-        if output is not None or fmt is not None:
-            save(client, snapshot, fmt or Format.json, output)
+        if saving:
+            name = (snapshot.get("course") or {}).get("course_name", "")
+            save(client, snapshot, fmt, output_path(name, fmt, output, force), force)
 
 
 @app.command()
@@ -136,7 +143,29 @@ def export(
     output: OutputOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Save a finished course: Markdown, HTML, SCORM, IMS Common Cartridge, or JSON."""
     with session(server, api_key) as client:
-        save(client, finished(client.get(job_id)), fmt, output)
+        snapshot = finished(client.get(job_id))
+        name = (snapshot.get("course") or {}).get("course_name", "")
+        save(client, snapshot, fmt, output_path(name, fmt, output, force), force)
+
+
+@app.command()
+def report(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report.")] = False,
+) -> None:
+    """Show the quality report of a finished course: shape, language, overlap and more."""
+    with session(server, api_key) as client:
+        data = client.report(job_id)
+    if as_json:
+        console.print_json(data=data)
+        return
+    table = Table(show_header=False, box=None)
+    for name, value in data.get("summary", {}).items():
+        table.add_row(name, escape(value))
+    console.print(table)

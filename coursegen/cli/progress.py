@@ -55,6 +55,13 @@ class ProgressView:
                 if stage in self.tasks:
                     total = counts["total"] or None
                     self.progress.update(self.tasks[stage], completed=counts["done"], total=total)
+        elif kind == "review" and "coverage" in data:  # the plan's requirements check
+            missing = data.get("uncovered") or []
+            self.line = (
+                f"requirements not covered: {'; '.join(missing)}"
+                if missing
+                else ("every requirement item is covered")
+            )
         elif kind in ("outline", "review"):
             self.outline = data["outline"]
             self.themes = [t["title"] for t in data["outline"]["themes"]]
@@ -63,13 +70,22 @@ class ProgressView:
             self.topics[data["theme"]] = [t["title"] for t in data["topics"]["topics"]]
             self.line = f"planned the topics of {self.title(data['theme'])}"
         elif kind == "token":
-            verb = "writing" if data["stage"] == "content" else "polishing"
-            self.line = f"{verb}: {self.title(data['theme'], data['topic'])}"
+            self.line = self.writing(data)
         elif kind == "error":
             where = f"{self.title(data['theme'], data['topic'])}: " if "topic" in data else ""
             self.live.console.print(f"[red]{escape(where + str(data.get('message')))}[/]")
         elif kind in ("status", "end"):
             self.line = f"job {data['status']}" if kind == "status" else "done"
+
+    def writing(self, token: dict[str, Any]) -> str:
+        """What a token event says is being written."""
+        stage = token["stage"]
+        if stage == "outline":
+            return "writing the outline"
+        if stage == "topics":
+            return f"planning the topics of {self.title(token['theme'])}"
+        verb = "writing" if stage == "content" else "polishing"
+        return f"{verb}: {self.title(token['theme'], token['topic'])}"
 
     def retrying(self, failures: int, last: int, error: Exception) -> None:
         self.live.console.print(
@@ -77,14 +93,18 @@ class ProgressView:
             f"resuming after event {last} (attempt {failures})[/]"
         )
 
+    def stop(self) -> None:
+        """Stop the live display, ending its last line (on a terminal it ends it itself)."""
+        self.live.stop()
+        if not console.is_terminal:
+            console.line()
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop the live display while asking the person something."""
-        self.live.stop()
-        try:
-            yield
-        finally:
-            self.live.start()
+        self.stop()
+        yield  # not restarted after an error: the run is over, its last state was shown
+        self.live.start()
 
 
 def show_outline(outline: dict[str, Any]) -> None:
@@ -120,12 +140,7 @@ def review(
         return
     show_outline(outline)
     while True:
-        choice = typer.prompt(
-            "Approve (y), edit in $EDITOR (e) or cancel the job (c)?",
-            default="y",
-            type=Literal["y", "e", "c"],
-            show_choices=False,
-        )
+        choice = ask_review(job_id)
         if choice == "c":
             client.cancel(job_id)
             return
@@ -145,6 +160,30 @@ def review(
             console.print(f"[red]not valid JSON: {escape(str(exc))}[/]")
         except CourseAPIError as exc:
             console.print(f"[red]the server refused the outline: {escape(str(exc))}[/]")
+
+
+def ask_review(job_id: str) -> str:
+    """The person's answer to the review; no input at all (EOF) is an error, not a Ctrl-C."""
+    try:
+        return str(
+            typer.prompt(
+                "Approve (y), edit in $EDITOR (e) or cancel the job (c)?",
+                default="y",
+                type=Literal["y", "e", "c"],
+                show_choices=False,
+            )
+        )
+    except typer.Abort as exc:
+        # click turns both EOF and Ctrl-C into Abort; only the EOF is kept as its context.
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        console.line()
+        raise fail(
+            f"job {job_id} awaits a review of its outline, and there is no one to answer "
+            f"(no terminal input). Approve or edit it with POST /courses/{job_id}/review, "
+            f"`coursegen watch {job_id}` on a terminal, or --outline-file; "
+            "or generate without --review"
+        ) from None
 
 
 def interrupted(client: CourseClient, job_id: str, server: str | None) -> typer.Exit:
@@ -187,6 +226,5 @@ def follow(
         except (KeyboardInterrupt, typer.Abort):
             view.live.stop()
             raise interrupted(client, job_id, server) from None
-    if not console.is_terminal:
-        console.line()  # a live display ends its last line only on a terminal
+        view.stop()
     return client.get(job_id)

@@ -105,6 +105,10 @@ class AsyncCourseClient:
         """Delete the job, its events and its checkpoints."""
         await self._call("DELETE", f"/courses/{job_id}")
 
+    async def report(self, job_id: str) -> dict[str, Any]:
+        """The quality report of a completed job (409 while it is not)."""
+        return await self._json("GET", f"/courses/{job_id}/report")
+
     async def export(self, job_id: str, fmt: ExportFormat) -> bytes:
         """The course as a file: Markdown, HTML, a SCORM package or an IMS Common Cartridge."""
         response = await self._call("GET", f"/courses/{job_id}/export", params={"format": fmt})

@@ -104,6 +104,10 @@ class CourseClient:
         """Delete the job, its events and its checkpoints."""
         self._call("DELETE", f"/courses/{job_id}")
 
+    def report(self, job_id: str) -> dict[str, Any]:
+        """The quality report of a completed job (409 while it is not)."""
+        return self._json("GET", f"/courses/{job_id}/report")
+
     def export(self, job_id: str, fmt: ExportFormat) -> bytes:
         """The course as a file: Markdown, HTML, a SCORM package or an IMS Common Cartridge."""
         response = self._call("GET", f"/courses/{job_id}/export", params={"format": fmt})

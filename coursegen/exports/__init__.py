@@ -1,10 +1,11 @@
 """Export a generated course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from coursegen.exports._course import CourseInput, load_course
-from coursegen.exports._slug import slugify
+from coursegen.exports._slug import ascii_filename, slugify
 from coursegen.exports.html_page import to_html
 from coursegen.exports.imscc import to_imscc
 from coursegen.exports.markdown_book import to_markdown
@@ -29,24 +30,42 @@ EXPORTS: dict[str, ExportFormat] = {
 }
 
 
-def export_course(course: CourseInput, fmt: str) -> tuple[bytes, str, str]:
-    """Build one export: `(content, media_type, filename)`; unknown `fmt` is a ValueError."""
+def export_course(
+    course: CourseInput, fmt: str, report: Mapping[str, Any] | None = None
+) -> tuple[bytes, str, str]:
+    """Build one export: `(content, media_type, filename)`; unknown `fmt` is a ValueError.
+
+    A quality report is appended to the HTML page; other formats do not take one.
+    """
     try:
         spec = EXPORTS[fmt]
     except KeyError:
         raise ValueError(
             f"unknown export format {fmt!r}; use one of: {', '.join(EXPORTS)}"
         ) from None
+    if report is not None and fmt != "html":
+        raise ValueError(f"a report appendix is for html only, not {fmt!r}")
     course = load_course(course)
-    content = spec.render(course)
+    content = to_html(course, report) if report is not None else spec.render(course)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return data, spec.media_type, f"{slugify(course.course_name)}.{spec.extension}"
+    return data, spec.media_type, export_filename(course.course_name, fmt)
+
+
+def export_filename(course_name: str, fmt: str) -> str:
+    """The file name of an export (`основы-python.md`), or of the course as `json`.
+
+    The server's downloads and the CLI's saved files share this one rule.
+    """
+    extension = EXPORTS[fmt].extension if fmt in EXPORTS else fmt
+    return f"{slugify(course_name)}.{extension}"
 
 
 __all__ = [
     "EXPORTS",
     "ExportFormat",
+    "ascii_filename",
     "export_course",
+    "export_filename",
     "to_html",
     "to_imscc",
     "to_markdown",

@@ -26,6 +26,7 @@ class Labels:
     no_lms: str
     references: str = "References"
     page: str = "p."
+    glossary: str = "Glossary"
 
 
 ENGLISH = Labels(
@@ -64,6 +65,7 @@ RUSSIAN = Labels(
     no_lms="Нет связи с LMS: результат не сохраняется.",
     references="Источники",
     page="с.",
+    glossary="Глоссарий",
 )
 
 _BY_LANGUAGE = {"en": ENGLISH, "ru": RUSSIAN}

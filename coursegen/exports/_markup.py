@@ -17,18 +17,34 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def link_is_safe(url: str) -> bool:
+    """Whether the HTML export would keep a link to `url` (its scheme cannot run code)."""
+    return bool(_MD.validateLink(url))
+
+
 def esc(text: str) -> str:
     """Escape text for HTML content and attribute values (control characters dropped)."""
     return html.escape(_CONTROL.sub("", text), quote=True)
 
 
-def md_to_html(text: str, heading_shift: int = 0) -> str:
-    """Block Markdown as HTML; headings moved `heading_shift` levels down (at most h6)."""
+def md_to_html(text: str, under: int = 0) -> str:
+    """Block Markdown as HTML; with `under`, its headings nest below an `h{under}`."""
     tokens = _MD.parse(text)
+    shift = _nesting_shift(tokens, under)
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1]) + heading_shift)}"
+            token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
     return _MD.renderer.render(tokens, _MD.options, {})
+
+
+def _nesting_shift(tokens: list[Token], under: int) -> int:
+    """How far to move headings so the text's top one sits one level below `h{under}`.
+
+    A fixed shift sent a lesson's `##` under an h3 topic to h5, smaller than the body text:
+    the lesson's own top level, whatever it is, becomes the next level down.
+    """
+    levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+    return under + 1 - min(levels) if under and levels else 0
 
 
 def md_inline(text: str) -> str:
@@ -52,10 +68,12 @@ def md_escape(text: str) -> str:
     return _LIST_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], line, count=1)
 
 
-def shift_md_headings(text: str, shift: int) -> str:
-    """Move the headings of a Markdown text `shift` levels down (at most ######)."""
+def shift_md_headings(text: str, under: int) -> str:
+    """Move the headings of a Markdown text to nest below a heading of level `under`."""
     lines = text.splitlines()
-    for token in reversed(_MD.parse(text)):
+    tokens = _MD.parse(text)
+    shift = _nesting_shift(tokens, under)
+    for token in reversed(tokens):
         if token.type == "heading_open" and token.map:
             _rewrite_heading(lines, token, shift)
     return "\n".join(lines)

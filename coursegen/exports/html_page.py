@@ -1,16 +1,24 @@
 """Export a course as one standalone HTML page with an inline stylesheet and quiz script."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from coursegen.chains.schemas import Course, CourseTheme
 from coursegen.exports._assets import asset
 from coursegen.exports._course import CourseInput, load_course, theme_key, topic_key
 from coursegen.exports._document import html_page, inline_script, inline_style
+from coursegen.exports._glossary import anchor_link, glossary_html
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._markup import esc, plain_html
+from coursegen.exports._report import report_appendix
 from coursegen.exports._sections import score_board, topic_html
 
 
-def to_html(course: CourseInput) -> str:
-    """The whole course in one HTML file that needs nothing else to open in a browser."""
+def to_html(course: CourseInput, report: Mapping[str, Any] | None = None) -> str:
+    """The whole course in one HTML file that needs nothing else to open in a browser.
+
+    With a quality report, the page ends with it as an appendix.
+    """
     course = load_course(course)
     labels = labels_for(course.language)
     header = (
@@ -22,7 +30,8 @@ def to_html(course: CourseInput) -> str:
         [
             header,
             _toc(course, labels),
-            f"<main>{themes}</main>",
+            f"<main>{themes}{glossary_html(course, 2, labels, anchor_link)}</main>",
+            report_appendix(report) if report is not None else "",
             score_board(labels),
             inline_script(asset("quiz.js")),
         ]

@@ -13,6 +13,7 @@ from coursegen.exports._course import (
     topic_key,
 )
 from coursegen.exports._document import html_page, inline_style
+from coursegen.exports._glossary import GLOSSARY_KEY, glossary_html
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._package import zip_files
 from coursegen.exports._qti import assessment_xml
@@ -43,15 +44,25 @@ def to_imscc(course: CourseInput) -> bytes:
         folder = child(organization, "item", identifier=f"item-{theme_key(t)}")
         child(folder, "title", theme.title)
         for n, topic in enumerate(theme.topics, 1):
-            path = f"{theme_key(t)}/topic-{n:02d}.html"
+            path = _topic_path(t, n)
             body = (
                 f"<main>{topic_html(topic, topic_key(t, n), 1, labels, interactive=False)}</main>"
             )
             files[path] = html_page(topic.title, course.language, body, css)
             _link(folder, resources, topic_key(t, n), topic.title, WEBCONTENT, path, href=True)
         files.update(_quiz(folder, resources, theme, t, labels))
+    if course.glossary:
+        path = f"{GLOSSARY_KEY}.html"
+        body = f"<main>{glossary_html(course, 1, labels, _topic_path)}</main>"
+        files[path] = html_page(labels.glossary, course.language, body, css)
+        _link(organization, resources, GLOSSARY_KEY, labels.glossary, WEBCONTENT, path, href=True)
     files["imsmanifest.xml"] = to_xml(manifest)
     return zip_files(files)
+
+
+def _topic_path(theme: int, topic: int) -> str:
+    """A topic page's path inside the cartridge (relative to its root)."""
+    return f"{theme_key(theme)}/topic-{topic:02d}.html"
 
 
 def _quiz(

@@ -9,6 +9,7 @@ from coursegen.exports._course import (
     theme_key,
     topic_key,
 )
+from coursegen.exports._glossary import glossary_markdown
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._markup import esc, md_escape, paragraphs, shift_md_headings
 from coursegen.exports._md_safe import neutralize_html
@@ -29,6 +30,7 @@ def to_markdown(course: CourseInput) -> str:
     blocks += [f"## {md_escape(labels.contents)}", _toc(course)]
     for t, theme in enumerate(course.themes, 1):
         blocks += _theme(theme, t, labels)
+    blocks += glossary_markdown(course, labels)
     return "\n\n".join(blocks) + "\n"
 
 

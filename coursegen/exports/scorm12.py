@@ -6,6 +6,7 @@ from coursegen.chains.schemas import Course, CourseTheme
 from coursegen.exports._assets import asset
 from coursegen.exports._course import CourseInput, course_id, load_course, theme_key, topic_key
 from coursegen.exports._document import html_page
+from coursegen.exports._glossary import GLOSSARY_KEY, glossary_html
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._markup import esc, plain_html
 from coursegen.exports._package import zip_files
@@ -24,8 +25,23 @@ def to_scorm12(course: CourseInput) -> bytes:
     files: dict[str, str | bytes] = {name: asset(name) for name in SHARED_FILES}
     for t, theme in enumerate(course.themes, 1):
         files[_page_name(t)] = _theme_page(theme, t, course.language, labels)
-    files["imsmanifest.xml"] = _manifest(course)
+    if course.glossary:
+        files[GLOSSARY_PAGE] = _glossary_page(course, labels)
+    files["imsmanifest.xml"] = _manifest(course, labels)
     return zip_files(files)
+
+
+GLOSSARY_PAGE = f"{GLOSSARY_KEY}.html"
+
+
+def _glossary_page(course: Course, labels: Labels) -> str:
+    def link(theme: int, topic: int) -> str:
+        return f"{_page_name(theme)}#{topic_key(theme, topic)}"
+
+    body = f"<main>{glossary_html(course, 1, labels, link)}</main>"
+    return html_page(
+        labels.glossary, course.language, body, '<link rel="stylesheet" href="course.css">'
+    )
 
 
 def _page_name(t: int) -> str:
@@ -51,7 +67,7 @@ def _theme_page(theme: CourseTheme, t: int, language: str, labels: Labels) -> st
     return html_page(theme.title, language, body, head)
 
 
-def _manifest(course: Course) -> str:
+def _manifest(course: Course, labels: Labels) -> str:
     manifest = root(
         "manifest", {"": IMSCP, "adlcp": ADLCP}, identifier=course_id(course), version="1.0"
     )
@@ -64,6 +80,13 @@ def _manifest(course: Course) -> str:
     resources = child(manifest, "resources")
     for t, theme in enumerate(course.themes, 1):
         _add_sco(organization, resources, theme, t)
+    if course.glossary:  # a page to read, not scored: an asset, not a SCO
+        item = child(organization, "item", identifier="item-glossary", identifierref="res-glossary")
+        child(item, "title", labels.glossary)
+        attrs = {"identifier": "res-glossary", "type": "webcontent", "adlcp:scormtype": "asset"}
+        resource = child(resources, "resource", **attrs, href=GLOSSARY_PAGE)
+        for name in (GLOSSARY_PAGE, "course.css"):
+            child(resource, "file", href=name)
     return to_xml(manifest)
 
 

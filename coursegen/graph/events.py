@@ -12,7 +12,10 @@ from coursegen.chains.structured import chunk_text
 
 
 class TokenRelay(AsyncCallbackHandler):
-    """Forward each streamed token of one topic's call to the graph's custom stream.
+    """Forward each streamed token of one call to the graph's custom stream.
+
+    A stream is named by its stage and where it writes: the outline's theme and topic are
+    None, a theme's topic list has its theme, a lesson and its polish have both.
 
     Every model call (a first try, a retry, a re-ask, a resumed run) first sends a token
     event with `start: true`: a reader drops the text it had for that stream, so the
@@ -21,7 +24,9 @@ class TokenRelay(AsyncCallbackHandler):
 
     run_inline = True  # a dict handed to the writer: not worth a task per token
 
-    def __init__(self, writer: StreamWriter, stage: str, theme: int, topic: int) -> None:
+    def __init__(
+        self, writer: StreamWriter, stage: str, theme: int | None = None, topic: int | None = None
+    ) -> None:
         self.writer = writer
         self.event = {"type": "token", "stage": stage, "theme": theme, "topic": topic}
 

@@ -1,4 +1,4 @@
-"""Wire the course pipeline into a StateGraph: outline → review → per-theme fan-out → assemble."""
+"""Wire the course pipeline: outline → review → topics per theme → plan → lessons → course."""
 
 from functools import lru_cache
 from typing import Any
@@ -9,11 +9,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from coursegen.chains.models import ModelOptions, load_chat_model
+from coursegen.chains.model_settings import ModelSettings
+from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import CourseChains, build_course_chains
 from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import ChainsResolver, CourseNodes
+from coursegen.graph.regenerate import RegenerateNodes
 from coursegen.graph.state import InputState, OutputState, RegenerateState, State
 
 GRAPH_NAME = "coursegen"
@@ -21,14 +23,11 @@ GRAPH_NAME = "coursegen"
 
 @lru_cache(maxsize=8)
 def chains_from_env(model: str | None, mode: StructuredMode) -> CourseChains:
-    """Build (once per model and mode) the chains for a model chosen by name or environment."""
-    import os
+    """Build (once per model and mode) the chains for a model chosen by name or environment.
 
-    options = ModelOptions(
-        base_url=os.environ.get("COURSEGEN_BASE_URL") or None,
-        api_key=os.environ.get("COURSEGEN_API_KEY") or None,
-    )
-    return build_course_chains(load_chat_model(model, options), mode)
+    The endpoint, key and call knobs come from `ModelSettings`, as in the server.
+    """
+    return build_course_chains(load_chat_model(model, ModelSettings().model_options()), mode)
 
 
 def _resolver(model: BaseChatModel | None, mode: StructuredMode | None) -> ChainsResolver:
@@ -54,12 +53,20 @@ def make_builder(
     builder.add_node("plan_outline", nodes.plan_outline)
     builder.add_node("review_outline", nodes.review_outline)
     # mypy cannot match a node that takes a TypedDict `Send` payload against `StateNode`
-    builder.add_node("write_theme", nodes.write_theme)  # type: ignore[arg-type]
+    builder.add_node("plan_topics", nodes.plan_topics)  # type: ignore[arg-type]
+    builder.add_node("plan_course", nodes.plan_course)
+    builder.add_node("write_topic", nodes.write_topic)  # type: ignore[arg-type]
     builder.add_node("assemble", nodes.assemble)
     builder.add_edge(START, "plan_outline")
     builder.add_edge("plan_outline", "review_outline")
-    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["write_theme"])
-    builder.add_edge("write_theme", "assemble")
+    builder.add_conditional_edges("review_outline", nodes.fan_out_themes, ["plan_topics"])
+    # The barrier: the course map needs every theme's topics (the slowest topics call is on
+    # the critical path anyway); a coverage revision loops back through plan_topics once.
+    builder.add_edge("plan_topics", "plan_course")
+    builder.add_conditional_edges(
+        "plan_course", nodes.route_plan, ["plan_topics", "write_topic", "assemble"]
+    )
+    builder.add_edge("write_topic", "assemble")
     builder.add_edge("assemble", END)
     return builder
 
@@ -68,7 +75,7 @@ def make_regenerate_builder(
     model: BaseChatModel | None = None, mode: StructuredMode | None = None
 ) -> StateGraph[Any, Any, Any, Any]:
     """Return the graph that rewrites one theme or topic of an existing course."""
-    nodes = CourseNodes(_resolver(model, mode))
+    nodes = RegenerateNodes(CourseNodes(_resolver(model, mode)))
     regen = StateGraph(RegenerateState, context_schema=Context)
     regen.add_node("regenerate", nodes.regenerate)
     regen.add_edge(START, "regenerate")

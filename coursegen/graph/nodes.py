@@ -1,8 +1,6 @@
-"""Implement the graph's nodes: outline, review, per-theme writing and assembly."""
+"""Implement the graph nodes: outline, review, topics per theme, plan, lessons, assembly."""
 
-import asyncio
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from langgraph.config import get_stream_writer
@@ -12,20 +10,24 @@ from langgraph.types import Send, interrupt
 from pydantic import BaseModel
 
 from coursegen.chains.language import course_language
+from coursegen.chains.plan import course_map, glossary
 from coursegen.chains.schemas import (
     Course,
     CourseRequest,
     CourseTheme,
     CourseTopic,
     CourseUsage,
+    EditedOutline,
     Outline,
     Stage,
     ThemeOutline,
     ThemeTopics,
 )
+from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.context import Context
+from coursegen.graph.coverage import check_coverage
 from coursegen.graph.events import TokenRelay
 from coursegen.graph.grounding import (
     ground,
@@ -34,8 +36,14 @@ from coursegen.graph.grounding import (
     topic_passages,
     with_digest,
 )
-from coursegen.graph.state import RegenerateState, State, ThemeResult, ThemeTask, TopicResult
-from coursegen.graph.tasks import llm_call, topic_task
+from coursegen.graph.state import (
+    State,
+    ThemeResult,
+    ThemeTask,
+    TopicResult,
+    TopicTask,
+)
+from coursegen.graph.tasks import llm_call
 
 ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
 
@@ -52,25 +60,32 @@ def _model(cls: type[ModelT], value: Any) -> ModelT:
     return value if isinstance(value, cls) else cls.model_validate(value)
 
 
-def _at_most(value: ModelT, field: str, count: int | None) -> ModelT:
-    """Keep the first `count` items a model proposed when the request fixed the count.
-
-    Small models ignore "exactly N"; a course must still have the shape that was asked for.
-    """
-    items = getattr(value, field)
-    if count is None or len(items) <= count:
-        return value
-    return value.model_copy(update={field: items[:count]})
-
-
 def _spent(stage: Stage, exc: Exception) -> CourseUsage:
     """What a failed call still cost (an answer that failed validation was paid for)."""
-    if isinstance(exc, StructuredOutputError):
+    if isinstance(exc, StructuredOutputError | ShortAnswerError | TruncatedAnswer):
         return CourseUsage().add(stage, exc.usage)
     return CourseUsage()
 
 
-def _course_theme(theme: ThemeOutline, result: ThemeResult | None) -> CourseTheme:
+def _failure(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def lesson_key(theme_index: int, topic_index: int) -> str:
+    """The `lessons` key of a topic (zero-based indexes)."""
+    return f"{theme_index}.{topic_index}"
+
+
+def _plans(state: State) -> list[ThemeTopics | None]:
+    """Each theme's planned topics in outline order (None where planning failed)."""
+    outline = _model(Outline, state["outline"])
+    results = {int(i): _model(ThemeResult, r) for i, r in (state.get("themes") or {}).items()}
+    return [results[i].topics if i in results else None for i in range(len(outline.themes))]
+
+
+def _course_theme(
+    theme: ThemeOutline, result: ThemeResult | None, lessons: Sequence[TopicResult | None]
+) -> CourseTheme:
     if result is None or result.topics is None:
         error = result.error if result else None
         return CourseTheme(title=theme.title, description=theme.description, error=error)
@@ -78,13 +93,14 @@ def _course_theme(theme: ThemeOutline, result: ThemeResult | None) -> CourseThem
         CourseTopic(
             title=t.title,
             description=t.description,
-            content=r.content,
-            polished=r.polished,
-            error=r.error,
-            citations=r.citations,
-            citations_dropped=r.citations_dropped,
+            key_terms=t.key_terms,
+            content=r.content if r else None,
+            polished=r.polished if r else None,
+            error=r.error if r else None,
+            citations=r.citations if r else [],
+            citations_dropped=r.citations_dropped if r else 0,
         )
-        for t, r in zip(result.topics.topics, result.results, strict=True)
+        for t, r in zip(result.topics.topics, lessons, strict=True)
     ]
     return CourseTheme(title=theme.title, description=theme.description, topics=topics)
 
@@ -96,12 +112,13 @@ class CourseNodes:
         self.resolve_chains = resolve_chains
 
     async def plan_outline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Write the course outline (stage 1)."""
+        """Write the course outline (stage 1), with exactly the themes asked for."""
         request = _model(CourseRequest, state["request"])
         language = course_language(request)
         chains = self.resolve_chains(runtime)
-        done = await llm_call("outline", chains.outline, await with_digest(request))
-        outline = _at_most(_model(Outline, done["output"]), "themes", request.options.themes)
+        relay = TokenRelay(get_stream_writer(), "outline")
+        done = await llm_call("outline", chains.outline, await with_digest(request), relay)
+        outline = _model(Outline, done["output"])
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
             "request": request,
@@ -116,108 +133,171 @@ class CourseNodes:
             return {}
         answer = interrupt({"type": "review", "outline": _dump(state["outline"])})
         if isinstance(answer, dict) and answer.get("outline"):
-            edited = Outline.model_validate(answer["outline"])
+            # Held to a request's limits here too, not only by the jobs API: a resume from
+            # elsewhere (`langgraph dev`) must not fan out more themes than a request may.
+            edited = Outline.model_validate(
+                EditedOutline.model_validate(answer["outline"]).model_dump()
+            )
             get_stream_writer()({"type": "outline", "outline": _dump(edited), "edited": True})
             return {"outline": edited}
         return {}
 
     def fan_out_themes(self, state: State) -> list[Send]:
-        """Send every theme to its own `write_theme` branch."""
+        """Send every theme to its own `plan_topics` branch."""
         outline = _model(Outline, state["outline"])
+        request = _model(CourseRequest, state["request"])
         return [
             Send(
-                "write_theme",
+                "plan_topics",
                 ThemeTask(
-                    request=_model(CourseRequest, state["request"]),
-                    language=state["language"],
-                    outline=outline,
-                    theme_index=i,
+                    request=request, language=state["language"], outline=outline, theme_index=i
                 ),
             )
             for i in range(len(outline.themes))
         ]
 
-    async def write_theme(self, task: ThemeTask, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Plan one theme's topics, then write every topic concurrently (stages 2–4).
+    async def plan_topics(self, task: ThemeTask, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Plan one theme's topics (stage 2), each with the key terms it introduces."""
+        index, revision = task["theme_index"], bool(task.get("must_cover"))
+        result, usage = await self.plan_theme(self.resolve_chains(runtime), task)
+        if result.topics is None and revision:  # a failed revision keeps the plan it had
+            return {"usage": usage}
+        return {"themes": {index: result}, "usage": usage}
 
-        Topics of one theme start as soon as that theme's topic list is ready, without
-        waiting for other themes, and each topic's polish follows its own content.
-        """
-        chains = self.resolve_chains(runtime)
-        index = task["theme_index"]
-        task = ThemeTask(
+    async def plan_theme(
+        self, chains: CourseChains, task: ThemeTask
+    ) -> tuple[ThemeResult, CourseUsage]:
+        """Plan one theme's topics; a failure is reported and returned, not raised."""
+        index, writer = task["theme_index"], get_stream_writer()
+        inputs = TopicsInput(
             request=_model(CourseRequest, task["request"]),
-            language=task["language"],
             outline=_model(Outline, task["outline"]),
             theme_index=index,
-        )
-        inputs = TopicsInput(
-            request=task["request"],
-            outline=task["outline"],
-            theme_index=index,
-            source_digest=await source_digest(task["request"]),
+            must_cover=task.get("must_cover") or [],
+            source_digest=await source_digest(_model(CourseRequest, task["request"])),
         )
         try:
-            done = await llm_call("topics", chains.topics, inputs)
+            relay = TokenRelay(get_stream_writer(), "topics", index)
+            done = await llm_call("topics", chains.topics, inputs, relay)
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one theme's failure must not lose the other themes
-            message = f"{type(exc).__name__}: {exc}"
-            get_stream_writer()(
-                {
-                    "type": "error",
-                    "theme": index,
-                    "code": "theme_failed",
-                    "message": message,
-                    "retryable": True,
-                }
-            )
-            failed = ThemeResult(topics=None, results=[], error=message)
-            return {"themes": {index: failed}, "usage": _spent("topics", exc)}
-        wanted = task["request"].options.topics_per_theme
-        topics = _at_most(_model(ThemeTopics, done["output"]), "topics", wanted)
-        get_stream_writer()({"type": "topics", "theme": index, "topics": _dump(topics)})
-        usage = CourseUsage().add("topics", done["usage"])
-        written = await asyncio.gather(
-            *(
-                topic_task(partial(self._write_topic, chains, task, topics, j))
-                for j in range(len(topics.topics))
-            )
-        )
-        results = [result for result, _ in written]
-        for _, topic_usage in written:
-            usage = usage + topic_usage
-        return {"themes": {index: ThemeResult(topics=topics, results=results)}, "usage": usage}
+            message = _failure(exc)
+            where: dict[str, Any]
+            if inputs.must_cover:  # the theme keeps its topics: not an error of the theme
+                where = {"code": "revision_failed", "message": f"theme {index + 1}: {message}"}
+            else:
+                where = {"theme": index, "code": "theme_failed", "message": message}
+            writer({"type": "error", **where, "retryable": True})
+            return ThemeResult(topics=None, results=[], error=message), _spent("topics", exc)
+        topics = _model(ThemeTopics, done["output"])
+        writer({"type": "topics", "theme": index, "topics": _dump(topics)})
+        result = ThemeResult(topics=topics, results=[])
+        return result, CourseUsage().add("topics", done["usage"])
 
-    async def _write_topic(
-        self, chains: CourseChains, task: ThemeTask, topics: ThemeTopics, j: int
+    async def plan_course(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """After every topic list: the course map, and the requirements coverage check.
+
+        Uncovered items are announced in a `review` event before any lesson is written;
+        with `cover_requirements`, the themes named for them are re-planned once.
+        """
+        outline, plans = _model(Outline, state["outline"]), _plans(state)
+        cmap = course_map(outline, plans)
+        check = await check_coverage(
+            self.resolve_chains(runtime),
+            _model(CourseRequest, state["request"]),
+            cmap,
+            plans,
+            may_revise=not state.get("revised"),
+        )
+        return {
+            "course_map": cmap,
+            "coverage": check.coverage,
+            "revise": check.revise,
+            "revised": bool(state.get("revised") or check.revise),
+            "usage": check.usage,
+        }
+
+    def route_plan(self, state: State) -> list[Send] | str:
+        """Re-plan the themes a coverage revision names, else write every planned topic."""
+        request = _model(CourseRequest, state["request"])
+        outline = _model(Outline, state["outline"])
+        if state.get("revise"):
+            return [
+                Send(
+                    "plan_topics",
+                    ThemeTask(
+                        request=request,
+                        language=state["language"],
+                        outline=outline,
+                        theme_index=int(i),
+                        must_cover=items,
+                    ),
+                )
+                for i, items in sorted(state["revise"].items())
+            ]
+        sends = [
+            Send(
+                "write_topic",
+                TopicTask(
+                    request=request,
+                    theme=outline.themes[i],
+                    theme_index=i,
+                    topics=plan,
+                    topic_index=j,
+                    course_map=state.get("course_map") or [],
+                ),
+            )
+            for i, plan in enumerate(_plans(state))
+            if plan is not None
+            for j in range(len(plan.topics))
+        ]
+        return sends or "assemble"
+
+    async def write_topic(self, task: TopicTask, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Write one topic: content, then its polish (stages 3–4), in one branch.
+
+        One branch holds both calls, so a topic's polish follows its own content without
+        waiting for other topics (a superstep would wait for all of them).
+        """
+        result, usage = await self.write_lesson(self.resolve_chains(runtime), task)
+        key = lesson_key(task["theme_index"], task["topic_index"])
+        return {"lessons": {key: result}, "usage": usage}
+
+    async def write_lesson(
+        self, chains: CourseChains, task: TopicTask
     ) -> tuple[TopicResult, CourseUsage]:
-        theme_index = task["theme_index"]
-        theme = task["outline"].themes[theme_index]
+        """Write one topic's content and polish; a failure is reported and returned."""
+        i, j = task["theme_index"], task["topic_index"]
+        request = _model(CourseRequest, task["request"])
+        theme = _model(ThemeOutline, task["theme"])
+        topics = _model(ThemeTopics, task["topics"])
         writer = get_stream_writer()
-        where = {"theme": theme_index, "topic": j}
+        where = {"theme": i, "topic": j}
         usage = CourseUsage()
         content = None
         try:
-            passages = await topic_passages(task["request"], theme, topics.topics[j])
+            passages = await topic_passages(request, theme, topics.topics[j])
             inputs = ContentInput(
-                request=task["request"],
+                request=request,
                 theme=theme,
                 topics=topics,
                 topic_index=j,
+                theme_index=i,
+                course_map=task["course_map"],
                 passages=passages,
             )
             done = await llm_call(
-                "content", chains.content, inputs, TokenRelay(writer, "content", theme_index, j)
+                "content", chains.content, inputs, TokenRelay(writer, "content", i, j)
             )
             content, citations, dropped = ground(done["output"], passages)
             usage = usage.add("content", done["usage"])
             writer({"type": "content", **where, "content": _dump(content)})
             polish_in = PolishInput(
-                request=task["request"], theme=theme, topic=topics.topics[j], content=content
+                request=request, theme=theme, topic=topics.topics[j], content=content
             )
             done = await llm_call(
-                "polish", chains.polish, polish_in, TokenRelay(writer, "polish", theme_index, j)
+                "polish", chains.polish, polish_in, TokenRelay(writer, "polish", i, j)
             )
             usage = usage.add("polish", done["usage"])
             polished = keep_citations(done["output"], citations)
@@ -232,42 +312,26 @@ class CourseNodes:
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one topic's failure must not lose the rest of the course
-            message = f"{type(exc).__name__}: {exc}"
+            message = _failure(exc)
             writer(
-                {
-                    "type": "error",
-                    **where,
-                    "code": "topic_failed",
-                    "message": message,
-                    "retryable": True,
-                }
+                {"type": "error", **where, "code": "topic_failed", "message": message}
+                | {"retryable": True}
             )
             stage: Stage = "content" if content is None else "polish"
             return TopicResult(content=content, error=message), usage + _spent(stage, exc)
 
-    async def regenerate(self, state: RegenerateState, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Rewrite one theme (its topics and their material) or one topic of a course."""
-        course, i, j = state["course"], state["theme_index"], state.get("topic_index")
-        request = state["request"]
-        if state.get("instructions"):
-            requirements = f"{request.requirements}\n\nRevision request: {state['instructions']}"
-            request = request.model_copy(update={"requirements": requirements.strip()})
-        outline = Outline.model_validate({"themes": course["themes"]})
-        task = ThemeTask(
-            request=request, language=course["language"], outline=outline, theme_index=i
-        )
-        if j is None:
-            return await self.write_theme(task, runtime)
-        topics = ThemeTopics.model_validate({"topics": course["themes"][i]["topics"]})
-        _, usage = await self._write_topic(self.resolve_chains(runtime), task, topics, j)
-        return {"usage": usage}
-
     async def assemble(self, state: State) -> dict[str, Any]:
-        """Assemble the course in outline order from the per-theme results."""
+        """Assemble the course in outline order, with its glossary and requirements coverage."""
         request = _model(CourseRequest, state["request"])
         outline = _model(Outline, state["outline"])
         results = {int(i): _model(ThemeResult, r) for i, r in (state.get("themes") or {}).items()}
-        themes = [_course_theme(theme, results.get(i)) for i, theme in enumerate(outline.themes)]
+        lessons = {k: _model(TopicResult, r) for k, r in (state.get("lessons") or {}).items()}
+        themes = []
+        for i, theme in enumerate(outline.themes):
+            result = results.get(i)
+            count = len(result.topics.topics) if result and result.topics else 0
+            written = [lessons.get(lesson_key(i, j)) for j in range(count)]
+            themes.append(_course_theme(theme, result, written))
         course = Course(
             course_name=request.course_name,
             description=request.description,
@@ -275,5 +339,7 @@ class CourseNodes:
             language=state["language"],
             themes=themes,
             usage=_model(CourseUsage, state.get("usage") or {}),
+            glossary=glossary(themes),
+            coverage=state.get("coverage") or [],
         )
         return {"course": course}

@@ -1,5 +1,6 @@
 """Fold the graph's custom-stream events into the course so far and its progress."""
 
+import itertools
 from typing import Any
 
 STAGE_ORDER = ("outline", "topics", "content", "polish")
@@ -54,7 +55,12 @@ class CourseSnapshot:
         return self._theme(data["theme"])["topics"][data["topic"]]
 
     def progress(self) -> dict[str, Any]:
-        """Calls done and planned per stage, the furthest stage reached, and the totals."""
+        """Calls done and planned per stage, the furthest stage reached, and the totals.
+
+        A stage is reached when its calls can start: the topics once the outline is done, a
+        theme's lessons once its topic list is, a topic's polish once its lesson is. (Naming
+        the furthest stage with a finished call put the page's status one stage behind.)
+        """
         themes = self.course.get("themes", [])
         topics = [t for theme in themes for t in theme.get("topics", [])]
         stages = {
@@ -63,7 +69,11 @@ class CourseSnapshot:
             "content": (sum(1 for t in topics if t.get("content") or t.get("error")), len(topics)),
             "polish": (sum(1 for t in topics if t.get("polished") or t.get("error")), len(topics)),
         }
-        reached = [s for s in STAGE_ORDER if stages[s][0] > 0] or ["outline"]
+        reached = ["outline"] + [
+            stage
+            for before, stage in itertools.pairwise(STAGE_ORDER)
+            if stages[before][0] > 0 and stages[stage][1] > 0
+        ]
         return {
             "stage": reached[-1],
             "done": sum(done for done, _ in stages.values()),

@@ -8,12 +8,15 @@ from typing import Any, cast
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list, patch_config
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.schemas import Course, CourseRequest
+from coursegen.chains.schemas import Course, CourseRequest, TokenUsage
 from coursegen.graph.progress import ProgressTracker
 
 GraphProvider = Callable[[], CompiledStateGraph]
+UsageObserver = Callable[[Any, TokenUsage, float | None], None]
+"""Called with (stage, usage, seconds) after each LLM call of a run (metrics, say)."""
 BUDGET_EXCEEDED = "budget_exceeded"
 
 
@@ -38,7 +41,8 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
     LangGraph's own `stream()` of a graph served by LangServe carries only node updates, so
     a client sees nothing until a whole theme is done. This runnable streams the graph's
     custom events instead, and ends with `{"type": "course", "course": ...}`. The graph runs
-    in its own task, so a consumer that goes away stops it (and its LLM calls).
+    in its own task, so a consumer that goes away stops it (and its LLM calls). A run on a
+    thread that holds an earlier run starts afresh: the earlier checkpoints are deleted.
 
     With a `token_budget`, a run whose reported usage goes over it is stopped (its calls in
     flight are aborted) and its stream ends with `{"type": "error", "code":
@@ -48,9 +52,15 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
 
     name = "coursegen"
 
-    def __init__(self, graph: GraphProvider, token_budget: int | None = None) -> None:
+    def __init__(
+        self,
+        graph: GraphProvider,
+        token_budget: int | None = None,
+        on_usage: UsageObserver | None = None,
+    ) -> None:
         self._graph = graph
         self.token_budget = token_budget
+        self.on_usage = on_usage
 
     @property
     def InputType(self) -> type[CourseRequest]:
@@ -76,10 +86,12 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
         self, request: CourseRequest, config: RunnableConfig
     ) -> AsyncIterator[dict[str, Any]]:
         queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        graph = self._graph()
+        await self._start_afresh(graph, config)
 
         async def pump() -> None:
             try:
-                async for item in self._graph().astream(
+                async for item in graph.astream(
                     {"request": request}, config, stream_mode=["custom", "values"]
                 ):
                     await queue.put(cast(tuple[str, Any], item))
@@ -93,6 +105,9 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
             while (item := await queue.get()) is not None:
                 mode, payload = item
                 if mode == "custom":
+                    if payload.get("type") == "usage" and self.on_usage is not None:
+                        call = TokenUsage.model_validate(payload["usage"])
+                        self.on_usage(payload["stage"], call, payload.get("seconds"))
                     if payload.get("type") == "usage" and self.token_budget is not None:
                         spent += int(payload["usage"].get("total_tokens", 0))
                         if spent > self.token_budget:
@@ -110,6 +125,19 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
             await runner  # re-raise a failure of the graph
         finally:
             runner.cancel()
+
+    @staticmethod
+    async def _start_afresh(graph: CompiledStateGraph, config: RunnableConfig) -> None:
+        """Drop what an earlier run left on this thread before a new run starts on it.
+
+        A run continues its thread's checkpoint: without this, the earlier run's course
+        would be streamed before any call of this one, and its usage added to this one's.
+        """
+        saver = graph.checkpointer
+        if isinstance(saver, BaseCheckpointSaver):
+            thread = config.get("configurable", {}).get("thread_id")
+            if thread is not None and await saver.aget_tuple(config) is not None:
+                await saver.adelete_thread(str(thread))
 
     def _over_budget(self, spent: int) -> dict[str, Any]:
         message = f"{spent} tokens spent; a course run's budget is {self.token_budget}"

@@ -12,6 +12,8 @@ from coursegen.chains.schemas import (
     CourseUsage,
     Outline,
     PolishedTopic,
+    RequirementCoverage,
+    ThemeOutline,
     ThemeTopics,
     TopicContent,
 )
@@ -42,6 +44,13 @@ def merge_themes(
     return {**left, **right}
 
 
+def merge_lessons(
+    left: dict[str, TopicResult], right: dict[str, TopicResult]
+) -> dict[str, TopicResult]:
+    """Merge per-topic results (keyed "i.j", zero-based) written by parallel branches."""
+    return {**left, **right}
+
+
 def add_usage(left: CourseUsage | None, right: CourseUsage | None) -> CourseUsage:
     """Sum the usage reported by parallel branches (either may arrive as its JSON form)."""
     return CourseUsage.model_validate(left or {}) + CourseUsage.model_validate(right or {})
@@ -62,7 +71,17 @@ class State(InputState, total=False):
     outline: Outline
     """Themes of the course (after review, if one was asked for)."""
     themes: Annotated[dict[int, ThemeResult], merge_themes]
-    """Per theme index: its topics and their material."""
+    """Per theme index: its planned topics (`results` stay empty: see `lessons`)."""
+    course_map: list[str]
+    """The planned course by number, with the key terms each topic introduces."""
+    coverage: list[RequirementCoverage]
+    """Requirement items and the planned topics that satisfy them."""
+    revise: dict[int, list[str]]
+    """Themes to re-plan (zero-based index -> uncovered items), empty when none."""
+    revised: bool
+    """Whether the plan was already revised for coverage (it is revised at most once)."""
+    lessons: Annotated[dict[str, TopicResult], merge_lessons]
+    """Per topic ("i.j", zero-based): its material."""
     usage: Annotated[CourseUsage, add_usage]
     """Tokens spent so far, per stage."""
     course: Course
@@ -76,13 +95,26 @@ class OutputState(TypedDict):
     """The assembled course."""
 
 
-class ThemeTask(TypedDict):
-    """Payload of one `write_theme` branch (sent with `Send`)."""
+class ThemeTask(TypedDict, total=False):
+    """Payload of one `plan_topics` branch (sent with `Send`)."""
 
     request: CourseRequest
     language: str
     outline: Outline
     theme_index: int
+    must_cover: list[str]
+    """Requirement items the theme's topics must cover (a coverage revision)."""
+
+
+class TopicTask(TypedDict):
+    """Payload of one `write_topic` branch: content then polish of one topic."""
+
+    request: CourseRequest
+    theme: ThemeOutline
+    theme_index: int
+    topics: ThemeTopics
+    topic_index: int
+    course_map: list[str]
 
 
 def state_value(state: Any, key: str) -> Any:

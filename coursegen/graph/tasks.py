@@ -10,12 +10,14 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 import openai
 from langchain_core.runnables import Runnable
+from langchain_core.runnables.config import ensure_config, merge_configs
 from langgraph.config import get_stream_writer
 from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
 from coursegen.chains.schemas import TokenUsage
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.shape import ShortAnswerError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.events import TokenRelay
 
 
@@ -36,6 +38,7 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.InternalServerError,
     *_transport_errors(),
     TimeoutError,
+    TruncatedAnswer,  # the stream ended inside the JSON: a cut, like a dropped connection
 )
 
 
@@ -64,7 +67,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def is_transient(exc: Exception) -> bool:
-    """Retry provider hiccups; never a validation failure (it was already re-asked once)."""
+    """Retry provider hiccups and cut-off answers; never a validation failure (it was already
+    re-asked once)."""
     if isinstance(exc, openai.APIStatusError):
         if (wait := retry_after(exc)) is not None and wait > MAX_RETRY_AFTER_S:
             return False
@@ -93,11 +97,13 @@ async def llm_call(
     stage: str, chain: Runnable[Any, Any], inputs: Any, relay: TokenRelay | None = None
 ) -> dict[str, Any]:
     """Run one stage chain; the result is checkpointed, so a resumed run does not repeat it."""
-    runnable = chain.with_config(callbacks=[relay]) if relay else chain
+    # Added to the task's own callbacks: a config of `callbacks=[relay]` alone replaced them,
+    # and the call vanished from tracers and LangServe's /stream_events.
+    config = merge_configs(ensure_config(), {"callbacks": [relay]}) if relay else None
     started = time.perf_counter()
     try:
-        result = await runnable.ainvoke(inputs)
-    except StructuredOutputError as exc:  # invalid twice: the tokens were spent all the same
+        result = await chain.ainvoke(inputs, config)
+    except (StructuredOutputError, ShortAnswerError, TruncatedAnswer) as exc:  # tokens spent
         _report_usage(stage, exc.usage, started)
         raise
     except openai.APIStatusError as exc:

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from coursegen.prompts import PROMPTS, PromptSpec, data_block
+from coursegen.prompts import MISSING_ITEMS, PROMPTS, PromptSpec, data_block
 from coursegen.prompts._data import DATA_TAG
 from coursegen.prompts.languages import LANGUAGE_NAMES_RU, language_name
 
@@ -20,11 +20,22 @@ INTRO = f"""# Prompt catalogue
 Generated from `coursegen/prompts/` by `uv run python -m coursegen.prompts.catalogue`;
 do not edit by hand (`--check` fails when this file is stale).
 
-A course is written in four stages; each stage sends one system and one human message and
-gets back JSON that is validated against the stage's Pydantic schema. The schema travels
-with the request (`response_format` of type `json_schema`; a forced tool in
+A course is written in four stages (outline, topics, content, polish), with a coverage check
+of the requirements between topics and content; each stage sends one system and one human
+message and gets back JSON that is validated against the stage's Pydantic schema. The schema
+travels with the request (`response_format` of type `json_schema`; a forced tool in
 `function_calling` mode; appended to the human message in `json_mode`), and an invalid
 answer is re-asked once with the validation error.
+
+**Exact counts.** The outline's and topics' list lengths (the requested count, else 4–8 themes
+and 3–6 topics) travel in that schema as `minItems` / `maxItems`. A longer list is cut; a
+shorter one gets one follow-up: the conversation so far, the short answer, and this note
+(English template; the Russian one says the same), answered with the same schema bounded to the
+missing count:
+
+```text
+{MISSING_ITEMS["en"]}
+```
 
 **User text is data.** The course name, description and requirements, and whatever earlier
 stages produced from them (outline, topics, draft), reach the model only as JSON inside a

@@ -5,8 +5,10 @@ from coursegen.prompts._spec import PromptSpec
 TOPICS = PromptSpec(
     stage="topics",
     title="Topics of a theme",
-    description="Lists the topics of one theme of the course outline, each with a title "
-    "and a short description. Runs once per theme, in parallel.",
+    description="Lists the topics of one theme of the course outline, each with a title, "
+    "a short description and the key terms it introduces. Runs once per theme, in parallel; "
+    "when requirement items are left uncovered, runs once more for the themes named to "
+    "cover them (`must_cover` in the data).",
     parameters=(
         "Course name",
         "Course description",
@@ -15,6 +17,7 @@ TOPICS = PromptSpec(
         "The whole outline (for context, so themes do not overlap)",
         "The theme to split into topics",
         "Number of topics (optional)",
+        "Requirement items the theme must cover (only in a revision)",
     ),
     usage="Course creation, stage 2 of 4 (one call per theme).",
     system={
@@ -22,7 +25,10 @@ TOPICS = PromptSpec(
             "Ты — опытный методист. Структура курса уже составлена; разбей одну её тему "
             "на топики — небольшие законченные уроки.\n"
             "Правила:\n"
-            "- У каждого топика — название и краткое описание (1–2 предложения).\n"
+            "- У каждого топика — название, краткое описание (1–2 предложения) и key_terms: "
+            "0–5 ключевых терминов, которые этот урок вводит впервые в курсе.\n"
+            "- Если в данных есть must_cover, топики темы вместе должны выполнить эти "
+            "пункты требований.\n"
             "- Топики идут в порядке изучения и не пересекаются с другими темами курса.\n"
             "- {topic_count}\n"
             "- Пиши на {language_name} языке.\n"
@@ -34,7 +40,10 @@ TOPICS = PromptSpec(
             "You are an experienced instructional designer. The course outline is ready; "
             "split one of its themes into topics, small self-contained lessons.\n"
             "Rules:\n"
-            "- Each topic has a title and a short description (1–2 sentences).\n"
+            "- Each topic has a title, a short description (1–2 sentences) and key_terms: "
+            "0–5 key terms the lesson is the first in the course to introduce.\n"
+            "- If the data has must_cover, the theme's topics together satisfy those "
+            "requirement items.\n"
             "- Topics follow the order of study and do not overlap with other themes.\n"
             "- {topic_count}\n"
             "- Write in {language_name}.\n"
@@ -63,10 +72,10 @@ TOPICS = PromptSpec(
     example_response=(
         '{"topics": [\n'
         '  {"title": "Базовая техническая лексика", "description": "Термины, которые '
-        'встречаются в любой документации."},\n'
+        'встречаются в любой документации.", "key_terms": ["datasheet", "specification"]},\n'
         '  {"title": "Единицы измерения и числа", "description": "Как читать и произносить '
-        'величины, формулы и размеры."},\n'
+        'величины, формулы и размеры.", "key_terms": ["SI units"]},\n'
         '  {"title": "Описание устройств и процессов", "description": "Типовые конструкции '
-        'для описания работы механизмов."}\n]}'
+        'для описания работы механизмов.", "key_terms": []}\n]}'
     ),
 )

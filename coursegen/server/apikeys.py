@@ -1,6 +1,7 @@
 """Issue, verify and revoke API keys; only their SHA-256 hashes are stored."""
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -9,12 +10,16 @@ from dataclasses import dataclass
 from coursegen.server.jobs.store import SqlJobStore
 
 KEY_PREFIX = "cgk_"
+LOCAL_OWNER = "local"
+"""The owner of everything made while no key exists (single-user mode)."""
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS coursegen_api_keys (
         id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
         key_hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)""",
 ]
+OWNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+OWNER_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 ENABLED_CACHE_S = 5.0  # keys created by the CLI while the server runs take effect this fast
 
 
@@ -48,7 +53,13 @@ class ApiKeyStore:
                 await tx.run(statement)
 
     async def create(self, owner: str, name: str = "") -> tuple[ApiKey, str]:
-        """Make a key for `owner`; return it and the secret, which is shown only once."""
+        """Make a key for `owner`; return it and the secret, which is shown only once.
+
+        Owner names keep to a safe alphabet (ValueError otherwise): they name tenants in
+        stores, logs and rate-limit keys, where a `:` or a blank could make two owners one.
+        """
+        if not OWNER_NAME.fullmatch(owner):
+            raise ValueError(f"invalid owner name {owner!r}: use {OWNER_RULE}")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(uuid.uuid4().hex[:12], owner, name, secret[:8] + "…", time.time(), None)
         async with self.db.transaction() as tx:
@@ -59,6 +70,29 @@ class ApiKeyStore:
             )
         self._enabled = None
         return key, secret
+
+    async def keyless_jobs(self) -> int:
+        """How many jobs were made without a key: once keys are in use, only a key whose
+        owner is `local` reaches them."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT COUNT(*) AS n FROM coursegen_jobs WHERE owner = ?", (LOCAL_OWNER,)
+            )
+        return int(rows[0]["n"])
+
+    async def adopt_keyless(self, owner: str) -> int:
+        """Give the jobs made without a key to `owner`; return how many moved.
+
+        A job whose idempotency key `owner` already used stays where it is (the key names
+        one job per owner).
+        """
+        async with self.db.transaction() as tx:
+            return await tx.run(
+                "UPDATE coursegen_jobs SET owner = ? WHERE owner = ? AND (idempotency_key IS NULL "
+                "OR idempotency_key NOT IN (SELECT idempotency_key FROM coursegen_jobs "
+                "WHERE owner = ? AND idempotency_key IS NOT NULL))",
+                (owner, LOCAL_OWNER, owner),
+            )
 
     async def all_keys(self) -> list[ApiKey]:
         async with self.db.transaction() as tx:
@@ -77,14 +111,15 @@ class ApiKeyStore:
         self._enabled = None
         return bool(done)
 
-    async def owner_of(self, secret: str) -> str | None:
-        """Return the owner of an active key, or None."""
+    async def key_of(self, secret: str) -> ApiKey | None:
+        """Return the active key with this secret, or None."""
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "SELECT owner FROM coursegen_api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                "SELECT id, owner, name, hint, created_at, revoked_at FROM coursegen_api_keys "
+                "WHERE key_hash = ? AND revoked_at IS NULL",
                 (hash_key(secret),),
             )
-        return str(rows[0]["owner"]) if rows else None
+        return ApiKey(**rows[0]) if rows else None
 
     async def enabled(self) -> bool:
         """Whether keys are in use: once any key was made, every request must carry one.

@@ -1,27 +1,36 @@
 """Create the FastAPI app: LangServe routes, the jobs API and a lifespan-managed checkpointer."""
 
+import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
+from fastapi_offline import FastAPIOffline
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
+from coursegen.chains.model_info import describe_model
 from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import build_course_chains
 from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
+from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.jobs.wiring import open_jobs
 from coursegen.server.limits import RunSlots
-from coursegen.server.metrics import metrics_app
+from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
-from coursegen.server.routes import courses, health, sources, web
+from coursegen.server.probe import announce_model, probe_provider
+from coursegen.server.request_guard import RequestGuardMiddleware
+from coursegen.server.routes import courses, health, sources, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 # Room for the multipart framing around an upload of the largest allowed file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
@@ -55,31 +64,42 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     settings = settings or get_settings()
     model = cancellable(model or load_chat_model(settings.model, settings.model_options()))
     mode = settings.structured_output
+    info = describe_model(model, mode)
     holder = GraphHolder()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_checkpointer(settings) as saver:
-            holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
-            app.state.graph = holder.graph
-            async with open_jobs(settings, holder.graph, saver, model) as jobs:
-                app.state.jobs = jobs
-                app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
-                yield
-        holder.graph = None
+        announce_model(info)
+        # In the background: a provider that is slow to answer must not delay start-up.
+        probe = asyncio.create_task(probe_provider(info))
+        try:
+            async with open_checkpointer(settings) as saver:
+                holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
+                app.state.graph = holder.graph
+                async with open_jobs(settings, holder.graph, saver, model, info) as jobs:
+                    app.state.jobs = jobs
+                    app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
+                    threads = ThreadRegistry(jobs.store, saver, settings.thread_ttl_s)
+                    await threads.setup()
+                    app.state.threads = threads
+                    async with threads.sweeping():
+                        yield
+        finally:
+            probe.cancel()
+            holder.graph = None
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package,
+    # not a CDN (blank pages offline or behind a strict proxy otherwise).
+    app = FastAPIOffline(
         title="coursegen",
         version="0.1.0",
         lifespan=lifespan,
         description="Generate whole educational courses with an LLM and stream them.",
     )
     app.state.settings = settings
-    app.add_middleware(
-        GuardMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
-    )
+    app.state.model_info = info
+    # Added innermost first: the body limit and security headers wrap everything else.
+    app.add_middleware(RequestGuardMiddleware, cors_origins=settings.cors_origins)
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
             CORSMiddleware,
@@ -93,12 +113,24 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
                 "X-Thread-Id",
             ],
         )
+    # A DNS-rebinding page reaches a loopback server under its own name: answer known names only.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
+    )
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
+    )
     app.include_router(health.router)
     app.include_router(courses.router)
     app.include_router(sources.router)
+    app.include_router(webhooks.router)
     app.include_router(web.router)
+    # `/metrics` itself answers (a mount alone redirects it to `/metrics/` with a 307).
+    app.add_route("/metrics", metrics_text, include_in_schema=False)
     app.mount("/metrics", metrics_app)
     # A LangServe course run gets a job's token budget (and takes a job slot: see langserve.py).
-    course = CourseRunnable(holder, token_budget=settings.job_token_budget)
+    course = CourseRunnable(holder, token_budget=settings.job_token_budget, on_usage=observe_call)
     mount_langserve(app, course, build_course_chains(model, mode))
     return app

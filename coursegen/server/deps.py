@@ -5,11 +5,14 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from coursegen.server.apikeys import LOCAL_OWNER, ApiKey
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.limits import RunSlots
+from coursegen.server.settings import Settings
 
 
 def get_service(request: Request) -> JobService:
@@ -21,25 +24,37 @@ def get_runs(request: Request) -> RunSlots:
     return request.app.state.runs
 
 
+def get_threads(request: Request) -> ThreadRegistry:
+    """The LangServe threads, with their owners and last use."""
+    return request.app.state.threads
+
+
 bearer = HTTPBearer(auto_error=False, description="An API key from `coursegen keys create`.")
-LOCAL_OWNER = "local"
 
 
-async def get_owner(
+async def get_api_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> str:
-    """The caller's identity: the owner of its API key (or `local` while no key exists)."""
+) -> ApiKey | None:
+    """The caller's API key (None while no key exists: single-user mode); 401 without one."""
     keys = get_service(request).keys
     if not await keys.enabled():
-        return LOCAL_OWNER
-    owner = await keys.owner_of(credentials.credentials) if credentials else None
-    if owner is None:
+        return None
+    key = await keys.key_of(credentials.credentials) if credentials else None
+    if key is None:
         raise HTTPException(
             status_code=401,
             detail="a valid API key is required: Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return owner
+    return key
+
+
+ApiKeyDep = Annotated[ApiKey | None, Depends(get_api_key)]
+
+
+async def get_owner(key: ApiKeyDep) -> str:
+    """The caller's identity: the owner of its API key (or `local` while no key exists)."""
+    return key.owner if key else LOCAL_OWNER
 
 
 ServiceDep = Annotated[JobService, Depends(get_service)]
@@ -71,6 +86,11 @@ def get_broker(request: Request) -> LocalBroker:
     return request.app.state.jobs.broker
 
 
+def get_settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
 JobDep = Annotated[Job, Depends(get_job)]
+SettingsDep = Annotated[Settings, Depends(get_settings_of)]
 StoreDep = Annotated[SqlJobStore, Depends(get_store)]
 BrokerDep = Annotated[LocalBroker, Depends(get_broker)]

@@ -1,21 +1,34 @@
 """Limit what one caller may spend: write requests per minute and jobs at once."""
 
 import asyncio
+import logging
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException
+from redis.exceptions import RedisError
 
+log = logging.getLogger(__name__)
 WINDOW_S = 60.0
 BUSY_RETRY_AFTER_S = 30.0  # what a caller over its jobs-at-once limit is told to wait
+UNAVAILABLE_RETRY_AFTER_S = 5.0  # what a caller is told to wait while Redis is unreachable
 
 
 def too_many(detail: str, retry_after_s: float) -> HTTPException:
     """A 429 with a Retry-After header (whole seconds, at least 1)."""
     return HTTPException(
         status_code=429, detail=detail, headers={"Retry-After": str(max(1, round(retry_after_s)))}
+    )
+
+
+def limiter_unavailable() -> HTTPException:
+    """A 503 with Retry-After: the shared rate limit cannot be counted right now."""
+    return HTTPException(
+        status_code=503,
+        detail="the rate limiter's store (Redis) is unreachable; try again shortly",
+        headers={"Retry-After": str(round(UNAVAILABLE_RETRY_AFTER_S))},
     )
 
 
@@ -41,7 +54,11 @@ class RateLimiter:
 
 
 class RedisRateLimiter(RateLimiter):
-    """The same limit shared by every replica: a counter per owner and minute in Redis."""
+    """The same limit shared by every replica: a counter per owner and minute in Redis.
+
+    While Redis is unreachable a write is refused with 503 (not let through uncounted, and
+    not a 500); the connection pool reconnects by itself once Redis is back.
+    """
 
     def __init__(self, per_minute: int, redis: Any) -> None:
         super().__init__(per_minute)
@@ -50,9 +67,13 @@ class RedisRateLimiter(RateLimiter):
     async def hit(self, owner: str) -> None:
         window = int(time.time() // WINDOW_S)
         key = f"coursegen:rate:{owner}:{window}"
-        count = await self.redis.incr(key)
-        if count == 1:
-            await self.redis.expire(key, int(WINDOW_S) + 5)
+        try:
+            count = await self.redis.incr(key)
+            if count == 1:
+                await self.redis.expire(key, int(WINDOW_S) + 5)
+        except (RedisError, OSError) as exc:
+            log.warning("rate limiter cannot reach Redis: %s", exc)
+            raise limiter_unavailable() from exc
         if count > self.per_minute:
             wait = (window + 1) * WINDOW_S - time.time()
             raise too_many(f"more than {self.per_minute} write requests a minute", wait)

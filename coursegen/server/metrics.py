@@ -1,6 +1,15 @@
 """Declare the Prometheus metrics of a replica and the ASGI app that serves them."""
 
-from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_asgi_app,
+)
+from starlette.requests import Request
+from starlette.responses import Response
 
 from coursegen.chains.schemas import TokenUsage
 
@@ -20,8 +29,31 @@ LLM_CALL_SECONDS = Histogram(
 TOPIC_ERRORS = Counter("coursegen_topic_errors", "Topics that failed after their retries.")
 SSE_SUBSCRIBERS = Gauge("coursegen_sse_subscribers", "Clients following a job's events now.")
 EVENTS_STORED = Counter("coursegen_events_stored", "Job events stored (after token coalescing).")
+WEBHOOKS_SENT = Counter(
+    "coursegen_webhooks_sent", "Webhook deliveries a receiver accepted (2xx), by type.", ["type"]
+)
+WEBHOOKS_FAILED = Counter(
+    "coursegen_webhooks_failed",
+    "Webhook deliveries given up after their retries, by type.",
+    ["type"],
+)
+WEBHOOK_ATTEMPTS_FAILED = Counter(
+    "coursegen_webhook_attempts_failed",
+    "Webhook attempts answered non-2xx, timed out, refused or not connected (then retried).",
+)
+WEBHOOKS_PENDING = Gauge("coursegen_webhooks_pending", "Webhook deliveries waiting to be sent.")
+WEBHOOK_SECONDS = Histogram(
+    "coursegen_webhook_seconds",
+    "Duration of one webhook attempt, until the answer's status line (or the failure).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 metrics_app = make_asgi_app()
+
+
+async def metrics_text(request: Request) -> Response:
+    """Answer `GET /metrics` with the metrics in Prometheus' text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def observe_call(stage: str, usage: TokenUsage, seconds: float | None) -> None:

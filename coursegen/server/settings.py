@@ -4,32 +4,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
-from coursegen.chains.models import ModelOptions
-from coursegen.chains.structured import StructuredMode
+from coursegen.chains.model_settings import ModelSettings
+from coursegen.server.webhooks.signing import check_secret
 
 
-class Settings(BaseSettings):
-    """Every knob of the service; see the configuration table in README.md."""
+class Settings(ModelSettings):
+    """Every knob of the service; see the configuration table in README.md.
 
-    model_config = SettingsConfigDict(env_prefix="COURSEGEN_", env_file=".env", extra="ignore")
+    The model's own settings (`COURSEGEN_MODEL`, `COURSEGEN_BASE_URL`, the provider key, …) come
+    from `ModelSettings`, which `langgraph dev` reads too.
+    """
 
-    model: str | None = Field(
-        default=None, description="provider:model; unset = zero-config choice."
+    model_config = SettingsConfigDict(
+        env_prefix="COURSEGEN_", env_file=".env", extra="ignore", populate_by_name=True
     )
-    base_url: str | None = Field(default=None, description="OpenAI-compatible server URL (…/v1).")
-    openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "COURSEGEN_OPENAI_API_KEY")
-    )
-    structured_output: StructuredMode = Field(
-        default="json_schema", description="json_schema, json_mode or function_calling."
-    )
-    temperature: float = Field(default=0.4, ge=0, le=2)
-    llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-call timeout.")
-    llm_max_retries: int = Field(default=2, ge=0, description="HTTP retries inside the client.")
-    max_tokens: int | None = Field(default=4096, gt=0, description="Most tokens per answer.")
+
     job_token_budget: int | None = Field(
         default=1_500_000, gt=0, description="Most tokens one job may spend (then budget_exceeded)."
     )
@@ -43,7 +35,24 @@ class Settings(BaseSettings):
         default=5, ge=1, le=20, description="Source passages each lesson prompt receives."
     )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to (DNS rebinding); empty: the loopback "
+        "names and the bind address. `*.example.com` and `*` work.",
+    )
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file lives.")
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a SQLite connection (job store and checkpoints alike) waits "
+        "for a lock another connection holds before its write fails (checkpoint writes are "
+        "then retried).",
+    )
+    thread_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="LangServe threads unused this long are deleted with their checkpoints.",
+    )
     database_url: str | None = Field(default=None, description="postgresql://… for scale-out.")
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")
     host: str = Field(default="127.0.0.1")
@@ -59,7 +68,37 @@ class Settings(BaseSettings):
         description="Wait this long before each event-log write to batch more per transaction "
         "(0: write as soon as the previous write is done).",
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="whsec_… secret that signs webhooks of keys without a secret of their own.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhooks to private, loopback and link-local hosts."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="Per attempt.")
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, description="First retry delay; it triples each time (docs/webhooks.md)."
+    )
+    webhook_retry_window_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long a webhook is retried after its event."
+    )
+    public_url: str | None = Field(
+        default=None, description="https://… this service is reached at (links in webhooks)."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _signing_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None:
+            check_secret(secret.get_secret_value())
+        return secret
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The host names a request's `Host` header may carry."""
+        bind = f"[{self.host}]" if ":" in self.host else self.host  # as an IPv6 Host has it
+        return self.allowed_hosts or sorted({"localhost", "127.0.0.1", "[::1]", bind})
 
     @property
     def sqlite_path(self) -> Path:
@@ -69,17 +108,6 @@ class Settings(BaseSettings):
     def uses_postgres(self) -> bool:
         return bool(
             self.database_url and self.database_url.startswith(("postgres://", "postgresql://"))
-        )
-
-    def model_options(self) -> ModelOptions:
-        key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
-        return ModelOptions(
-            base_url=self.base_url,
-            api_key=key,
-            temperature=self.temperature,
-            timeout_s=self.llm_timeout_s,
-            max_retries=self.llm_max_retries,
-            max_tokens=self.max_tokens,
         )
 
 

@@ -10,7 +10,13 @@ import pytest
 from bench.clients import SSEParser
 from bench.fig_critical_path import critical_path
 from bench.simulated_llm import MARKER_RE, SimConfig, build_answer
-from coursegen.chains.schemas import Outline, PolishedTopic, ThemeTopics, TopicContent
+from coursegen.chains.schemas import (
+    CoverageMap,
+    Outline,
+    PolishedTopic,
+    ThemeTopics,
+    TopicContent,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +32,9 @@ def test_simulated_answers_are_schema_valid_and_marked():
     assert len(Outline.model_validate_json("".join(outline.pieces)).themes) == 4
     topics = build_answer(_call("ThemeTopics"), "Propose exactly 3 topics.", data, config)
     assert len(ThemeTopics.model_validate_json("".join(topics.pieces)).topics) == 3
+    check = {"requirements": ["1. Beginners", "2. Examples"], "course_map": ["1.1 Intro"]}
+    coverage = build_answer(_call("CoverageMap"), "", check, config)
+    assert len(CoverageMap.model_validate_json("".join(coverage.pieces)).items) == 2
     for schema, model in (("TopicContent", TopicContent), ("PolishedTopic", PolishedTopic)):
         answer = build_answer(_call(schema), "", data, config)
         model.model_validate_json("".join(answer.pieces))
@@ -57,16 +66,17 @@ def test_critical_path_is_the_longest_chain():
     calls = [
         call("Outline", 0, 1),
         call("ThemeTopics", 1, 2, 0),
-        call("ThemeTopics", 1, 3, 1),
-        call("TopicContent", 2, 5, 0, 0),  # theme 0: 1 + 1 + 3 + 1 = 6
-        call("PolishedTopic", 5, 6, 0, 0),
-        call("TopicContent", 3, 4, 1, 0),  # theme 1: 1 + 2 + 1 + 1 = 5
-        call("PolishedTopic", 4, 5, 1, 0),
+        call("ThemeTopics", 1, 3, 1),  # the slowest topic list: every lesson waits for it
+        call("CoverageMap", 3, 3.5),  # then the requirements check
+        call("TopicContent", 3.5, 6.5, 0, 0),  # topic (0, 0): 3 + 1 = 4
+        call("PolishedTopic", 6.5, 7.5, 0, 0),
+        call("TopicContent", 3.5, 4.5, 1, 0),  # topic (1, 0): 1 + 1 = 2
+        call("PolishedTopic", 4.5, 5.5, 1, 0),
     ]
     path = critical_path(calls)
-    assert path["critical_s"] == 6
+    assert path["critical_s"] == 1 + 2 + 0.5 + 4
     assert path["chain"] == (0, 0)
-    assert path["sequential_s"] == 1 + 1 + 2 + 3 + 1 + 1 + 1
+    assert path["sequential_s"] == 1 + 1 + 2 + 0.5 + 3 + 1 + 1 + 1
 
 
 @pytest.mark.timeout(120)

@@ -181,3 +181,12 @@ async def test_graph_writes_a_tiny_course() -> None:
     assert set(course.usage.by_stage) == {"outline", "topics", "content", "polish"}
     assert course.usage.total.completion_tokens > 0
     assert course.usage.total.calls >= 4
+
+
+async def test_the_grammar_holds_the_model_to_the_requested_count(local: ChatLlamaCppEmbedded):
+    # No `max_list_items` here: the count the request asks for travels in the schema as
+    # minItems = maxItems, and the grammar built from it lets the model write no other.
+    request = GARDENING.model_copy(update={"options": CourseOptions(themes=2)})
+    result = await build_outline_chain(local).ainvoke(request)
+    assert len(result.output.themes) == 2
+    assert result.usage.calls == 1  # exactly two on the first answer: no follow-up was needed

@@ -13,6 +13,7 @@ from coursegen.chains.models import (
     load_chat_model,
     resolve_model_spec,
 )
+from coursegen.chains.sandbox import ChatSandbox
 
 BASE_URL = "http://127.0.0.1:9/v1"
 
@@ -102,3 +103,15 @@ async def test_model_fixture_talks_to_the_scripted_server(model, scripted_llm):
     reply = await model.ainvoke("hello")
     assert reply.content == "hi there"
     assert scripted_llm.calls[0].messages == [{"role": "user", "content": "hello"}]
+
+
+def test_with_a_base_url_any_model_name_is_that_servers(no_provider):
+    """Ollama spells its models `qwen2.5:7b`: that is a name, not `provider:model`."""
+    chat = load_chat_model("qwen2.5:7b", ModelOptions(base_url=BASE_URL))
+    assert isinstance(chat, ChatOpenAI)
+    assert (chat.model_name, chat.openai_api_base) == ("qwen2.5:7b", BASE_URL)
+
+
+def test_sandbox_model_needs_no_provider(no_provider):
+    chat = load_chat_model("sandbox", ModelOptions(sandbox_tokens_per_s=25))
+    assert isinstance(chat, ChatSandbox) and chat.tokens_per_s == 25

@@ -100,7 +100,12 @@ async def test_content_stage(model, scripted_llm):
     (call,) = scripted_llm.calls
     assert call.schema == "TopicContent"
     assert call.data["theme"] == {"title": "Pandas", "topics": ["Series", "Frames"]}
-    assert call.data["topic"] == {"title": "Frames", "description": "f"}
+    assert call.data["topic"] == {
+        "number": "1.2",
+        "title": "Frames",
+        "description": "f",
+        "key_terms": [],
+    }
     _usage_matches(result, call)
 
 

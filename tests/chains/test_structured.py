@@ -7,12 +7,20 @@ from typing import Any
 import pytest
 
 from coursegen.chains import structured
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, TokenUsage
+from coursegen.chains.schemas import CourseOptions, CourseRequest, CourseUsage, Outline, TokenUsage
 from coursegen.chains.stages import build_outline_chain
-from coursegen.chains.structured import StructuredOutputError, parse_answer
+from coursegen.chains.structured import (
+    StructuredOutputError,
+    TruncatedAnswer,
+    bounded_schema,
+    is_truncated,
+    parse_answer,
+)
 from tests.support.scripted_llm import Call, Fault, default_answer
 
-REQUEST = CourseRequest(course_name="Statistics for biologists", language="en")
+REQUEST = CourseRequest(
+    course_name="Statistics for biologists", language="en", options=CourseOptions(themes=3)
+)
 
 
 def _tokens(call: Call, answer: str) -> TokenUsage:
@@ -48,10 +56,52 @@ async def test_invalid_answer_is_repaired_with_the_validation_error(model, scrip
 
 
 async def test_broken_json_is_repaired(model, scripted_llm):
-    scripted_llm.script = lambda call: '{"themes": [' if call.index == 0 else None
+    scripted_llm.script = lambda call: '{"themes": [}' if call.index == 0 else None
     result = await build_outline_chain(model).ainvoke(REQUEST)
     assert len(result.output.themes) == 3
     assert "answer: Invalid JSON" in scripted_llm.calls[1].messages[-1]["content"]
+
+
+async def test_an_answer_cut_inside_its_json_is_a_transport_fault_not_re_asked(model, scripted_llm):
+    scripted_llm.script = lambda call: Fault("truncate")
+    with pytest.raises(TruncatedAnswer) as info:
+        await build_outline_chain(model).ainvoke(REQUEST)
+    (call,) = scripted_llm.calls  # no re-ask: the model did nothing wrong
+    assert info.value.schema is Outline
+    assert info.value.usage.calls == 1 and info.value.usage.completion_tokens > 0
+    assert json.dumps(default_answer(call), ensure_ascii=False).startswith(info.value.text)
+
+
+async def test_a_re_ask_cut_inside_its_json_is_a_transport_fault(model, scripted_llm):
+    scripted_llm.script = lambda call: Fault("invalid") if call.index == 0 else Fault("truncate")
+    with pytest.raises(TruncatedAnswer) as info:
+        await build_outline_chain(model).ainvoke(REQUEST)
+    assert len(scripted_llm.calls) == 2
+    assert info.value.usage.calls == 2  # both answers were paid for
+
+
+def test_sync_path_raises_truncated_answer_too(model, scripted_llm):
+    scripted_llm.script = lambda call: Fault("truncate")
+    with pytest.raises(TruncatedAnswer):
+        build_outline_chain(model).invoke(REQUEST)
+    assert len(scripted_llm.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [
+        ('{"themes": [', True),
+        ('{"themes": [{"title": "T", "descr', True),
+        ('```json\n{"themes": [', True),
+        ("", False),
+        ('{"wrong": true}', False),
+        ('{"themes": [}', False),
+        ('{"themes": []}}', False),
+        ("Sorry, I cannot help.", False),
+    ],
+)
+def test_is_truncated_tells_a_cut_from_a_wrong_answer(text, cut):
+    assert is_truncated(text) is cut
 
 
 async def test_invalid_twice_raises_structured_output_error(model, scripted_llm):
@@ -81,7 +131,10 @@ async def test_json_schema_mode_sends_the_schema_as_response_format(model, scrip
     fmt = body["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["name"] == "Outline"
-    assert fmt["json_schema"]["schema"] == Outline.model_json_schema()
+    # the request's count travels in the schema: minItems = maxItems = 3
+    assert fmt["json_schema"]["schema"] == bounded_schema(
+        Outline.model_json_schema(), {"themes": (3, 3)}
+    )
     assert "tools" not in body
 
 
@@ -93,7 +146,7 @@ async def test_json_mode_end_to_end(model, scripted_llm):
     assert call.body["response_format"] == {"type": "json_object"}
     assert "tools" not in call.body
     last = call.messages[-1]["content"]
-    schema = json.dumps(Outline.model_json_schema())
+    schema = json.dumps(bounded_schema(Outline.model_json_schema(), {"themes": (3, 3)}))
     assert last.endswith(f"</course_data>\n\nJSON schema of the answer:\n{schema}")
     assert call.data["course_name"] == "Statistics for biologists"
 

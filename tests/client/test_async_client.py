@@ -33,6 +33,8 @@ async def test_async_create_follow_and_get(live_app: LiveApp) -> None:
         events = await collect(client, job)
         snapshot = await client.get(job)
         page = await client.list(limit=1)
+        report = await client.report(job)
+    assert report == next(e["data"] for e in events if e["type"] == "report")
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "end" and events[-1]["data"] == {"status": "completed"}
     assert snapshot["status"] == "completed"

@@ -61,7 +61,7 @@ def test_headers_body_and_error_detail() -> None:
         "course_name": "Go",
         "description": "",
         "requirements": "",
-        "options": {"themes": 2, "review_outline": False},
+        "options": {"themes": 2, "review_outline": False, "cover_requirements": True},
     }
     assert caught.value.status == 422
     assert str(caught.value) == "422: options.themes: too many"

@@ -61,3 +61,15 @@ def test_quiz_reveals_answers_and_is_scored_in_the_page(course):
     assert "coursegenQuiz" in source and 'addEventListener("toggle"' in source
     for item in course.themes[1].topics[0].content.self_check:
         assert item.question in page.all_text() and item.answer in page.all_text()
+
+
+def test_lesson_headings_nest_one_level_below_the_topic(course):
+    topic = course.themes[1].topics[0]
+    topic.polished.body_markdown = "## Разбор\n\nТекст.\n\n### Детали\n\nЕщё.\n\n#### Мелочи"
+    source = to_html(course)
+    section = source[source.index('<h3 class="topic-title">Оператор if</h3>') :]
+    # The topic is an h3: its lesson's `##` is an h4, not an h5 smaller than the text.
+    assert "<h4>Разбор</h4>" in section and "<h5>Детали</h5>" in section
+    assert "<h6>Мелочи</h6>" in section
+    # A lesson that starts at `#` nests the same way.
+    assert "<h4>Введение</h4>" in source

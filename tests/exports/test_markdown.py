@@ -1,6 +1,8 @@
 """The Markdown book: structure, material choice, unwritten topics, escaping."""
 
+import pytest
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from coursegen.exports import to_markdown
 from tests.exports.conftest import DRAFT_BODY_OF_POLISHED, HOSTILE_TITLE, POLISHED_BODY
@@ -49,7 +51,10 @@ def test_self_check_answers_are_collapsed(course):
 def test_lesson_headings_sit_below_the_topic_heading(course):
     book = to_markdown(course)
     assert "\n#### Введение\n" in book and "\n# Введение" not in book
-    assert "\n##### Разбор\n" in book
+    assert "\n#### Разбор\n" in book and "\n##### Разбор\n" not in book  # `##` is not demoted twice
+    course.themes[1].topics[0].polished.body_markdown = "### A\n\ntext\n\n#### B\n\n##### C"
+    book = to_markdown(course)
+    assert "\n#### A\n" in book and "\n##### B\n" in book and "\n###### C" in book
 
 
 def test_hostile_text_stays_text_even_with_raw_html_on(course):
@@ -61,3 +66,43 @@ def test_hostile_text_stays_text_even_with_raw_html_on(course):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in rendered
     assert "print('&amp;')" in rendered  # code blocks are left as written
+
+
+SCRIPT_LINKS = [
+    "[z](&#106;avascript:alert(1))",  # an entity in the scheme
+    "[r][bad]\n\n[bad]: javascript:alert(2)",  # a reference definition
+    "[q](<javascript:alert(3)>)",  # a destination in angle brackets
+    "<javascript:alert(4)>",  # an autolink
+    "[c](JaVaScRiPt:alert(5))",
+    "[d](vbscript:msgbox(6))",
+    "- item [e](file:///etc/passwd)",
+    "\\[f] then [g](javascript:alert(7))",  # an escape already there
+    "![image](https://tracker.example/pixel.png)",  # the HTML export drops images
+]
+
+
+def _every_renderer_link(markdown: str) -> list[Token]:
+    """Links and images as a renderer that trusts every destination would see them."""
+    parser = MarkdownIt("commonmark")
+    parser.validateLink = lambda url: True
+    return [
+        child
+        for token in parser.parse(markdown)
+        for child in token.children or []
+        if child.type in ("link_open", "image")
+    ]
+
+
+@pytest.mark.parametrize("attack", SCRIPT_LINKS)
+def test_script_links_and_images_are_found_by_parsing(course, attack):
+    body = f"Before [safe](https://example.org/ok).\n\n{attack}\n\nAfter."
+    topic = course.themes[0].topics[0]
+    material = topic.polished or topic.content
+    material.body_markdown = body
+    book = to_markdown(course)
+    links = _every_renderer_link(book)
+    assert [t for t in links if t.type == "image"] == []
+    hrefs = [str(t.attrs["href"]) for t in links]
+    assert "https://example.org/ok" in hrefs  # lines without an attack keep their links
+    assert not [h for h in hrefs if h.split(":")[0].lower() in ("javascript", "vbscript", "file")]
+    assert "alert" in book or "msgbox" in book or "passwd" in book or "pixel" in book  # as text

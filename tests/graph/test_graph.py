@@ -151,14 +151,12 @@ class HeldLLM(ScriptedLLM):
 @pytest.fixture
 def slow_llm() -> Iterator[HeldLLM]:
     """Every answer waits 0.2 s before its first token; Theme 8's contents also wait until a
-    polish call of some other theme has started, and Theme 8's topic list until some
-    content call has started (released after 10 s if that never happens)."""
+    polish call of some other theme has started (released after 10 s if that never happens)."""
 
     def hold(call: Call, calls: list[Call]) -> bool:
-        if theme_of(call) != "Theme 8" or call.schema not in ("ThemeTopics", "TopicContent"):
+        if theme_of(call) != "Theme 8" or call.schema != "TopicContent":
             return False
-        waits_for = "TopicContent" if call.schema == "ThemeTopics" else "PolishedTopic"
-        return not any(c.schema == waits_for and theme_of(c) != "Theme 8" for c in list(calls))
+        return not any(c.schema == "PolishedTopic" and theme_of(c) != "Theme 8" for c in calls)
 
     # Large chunks keep the client's per-chunk parsing from dominating the timeline.
     llm = HeldLLM(hold, first_token_s=0.2, chunk_chars=64)
@@ -245,10 +243,10 @@ async def test_calls_overlap_across_stages_and_themes(slow_llm: HeldLLM):
     assert len(theme8) == 5
     first_polish = min(c.started for c in slow_llm.calls_for("PolishedTopic"))
     assert first_polish < max(c.ended or math.inf for c in theme8)
-    # no barrier between topics and content: some content started before Theme 8's topic
-    # list was written
-    theme8_topics = next(c for c in calls if c.schema == "ThemeTopics" and theme_of(c) == "Theme 8")
-    assert min(c.started for c in contents) < (theme8_topics.ended or math.inf)
+    # one barrier, after every topic list (the course map needs them all): no content call
+    # started before the last topics call had ended
+    last_topics = max(c.ended or math.inf for c in slow_llm.calls_for("ThemeTopics"))
+    assert min(c.started for c in contents) >= last_topics
 
 
 async def test_token_events_stream_before_the_course(scripted_llm: ScriptedLLM, model):
@@ -266,8 +264,24 @@ async def test_token_events_stream_before_the_course(scripted_llm: ScriptedLLM, 
     tokens = [
         (i, e) for i, (mode, e) in enumerate(events) if mode == "custom" and e["type"] == "token"
     ]
-    assert {e["stage"] for _, e in tokens} >= {"content", "polish"}
+    assert {e["stage"] for _, e in tokens} == {"outline", "topics", "content", "polish"}
     assert all(i < end for i, _ in tokens)
+    # The first stages stream too: the outline's answer, then each theme's topic list.
+    streams = [("outline", None, "outline", "Outline")]
+    streams += [("topics", theme, "topics", "ThemeTopics") for theme in range(3)]
+    for stage, theme, done_type, schema in streams:
+        mine = [(i, e) for i, e in tokens if (e["stage"], e["theme"]) == (stage, theme)]
+        assert all(e["topic"] is None for _, e in mine)
+        done = next(
+            i
+            for i, (mode, e) in enumerate(events)
+            if mode == "custom" and e["type"] == done_type and e.get("theme") == theme
+        )
+        assert mine and all(i < done for i, _ in mine) and mine[0][1].get("start")
+        title = None if theme is None else f"Theme {theme + 1}"
+        call = next(c for c in scripted_llm.calls_for(schema) if theme_of(c) == title)
+        answer = json.dumps(default_answer(call), ensure_ascii=False)
+        assert "".join(e["text"] for _, e in mine) == answer
     for stage, done_type, schema in (
         ("content", "content", "TopicContent"),
         ("polish", "polished", "PolishedTopic"),

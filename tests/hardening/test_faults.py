@@ -207,3 +207,63 @@ async def test_concurrent_jobs_survive_injected_faults(
         # The stalled stream was given up on at the call timeout, not left to hang.
         assert call.disconnected and call.ended is not None
         assert call.ended - call.started < LLM_TIMEOUT_S + 5
+
+
+CUT_SEED = 6  # chosen so that an outline is cut on its first two requests
+CUT_SHARE = 0.10  # of the answers the provider sends (errors aside)
+ERROR_TABLE: list[tuple[float, int]] = [(0.15, 429), (0.20, 500)]  # cumulative, per request
+CUT_COURSES = 6
+
+
+def provider_errors(call: Call) -> Reply:
+    """15 % of requests answered 429, 5 % 500, by (seed, call identity, attempt)."""
+    draw = random.Random(f"{CUT_SEED}|errors|{call.identity}|{call.attempt}").random()
+    status = next((status for limit, status in ERROR_TABLE if draw < limit), None)
+    if status is None:
+        return None
+    return Fault("http", status=status, retry_after=0.05 if status == 429 else None)
+
+
+async def test_every_course_finishes_when_answers_are_cut_mid_stream(
+    settings: Settings, fast_retries: RetryPolicy
+) -> None:
+    """A cut answer is retried like a dropped connection, not spent on the one re-ask: two
+    cuts in a row of one call (an outline's would fail its whole course) do no harm."""
+    names = [f"Cut answers {chr(65 + n)}" for n in range(CUT_COURSES)]
+    with ScriptedLLM(provider_errors, cut_share=CUT_SHARE, cut_seed=CUT_SEED) as llm:
+        settings = settings.model_copy(
+            update={"base_url": llm.base_url, "max_jobs_per_owner": CUT_COURSES}
+        )
+        with LiveApp(create_app(settings)) as live:
+            async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+                ids = []
+                for name in names:
+                    body = {"course_name": name, "options": {"themes": 2, "topics_per_theme": 2}}
+                    response = await client.post("/courses", json=body)
+                    assert response.status_code == 202, response.text
+                    ids.append(response.json()["id"])
+                snapshots = await asyncio.gather(
+                    *(wait_status(client, job, {"completed", "failed"}, timeout=35) for job in ids)
+                )
+                logs = await asyncio.gather(
+                    *(read_events(client, f"/courses/{job}/events") for job in ids)
+                )
+    assert [s["status"] for s in snapshots] == ["completed"] * CUT_COURSES, [
+        s["error"] for s in snapshots
+    ]
+    for events in logs:
+        assert not [e.data for e in events if e.event == "error"]  # every topic was written
+    for snapshot in snapshots:
+        topics = [t for theme in snapshot["course"]["themes"] for t in theme["topics"]]
+        assert len(topics) == 4 and all(t["polished"] for t in topics)
+    # The faults really came: cuts, 429s and 500s, and an outline cut twice in a row (before
+    # the fix its second cut was the re-ask's, and its whole course failed).
+    calls = llm.calls
+    cut = [c for c in calls if c.cut]
+    assert len(cut) >= 0.05 * len(calls), (len(cut), len(calls))
+    assert {429, 500} <= {c.status for c in calls}
+    cut_twice = {c.identity for c in cut if c.attempt == 0 and c.schema == "Outline"} & {
+        c.identity for c in cut if c.attempt == 1
+    }
+    assert cut_twice, "the seed must cut an outline on its first two requests"
+    assert not any(c.messages[-1]["content"].startswith("Your previous answer") for c in cut)

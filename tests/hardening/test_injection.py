@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from coursegen.chains.plan import requirement_items
 from coursegen.chains.schemas import PolishedTopic, SelfCheckQuestion, TopicContent, WorkedExample
 from coursegen.chains.structured import REPAIR_TEXT
 from tests.server.conftest import wait_status
@@ -77,7 +78,12 @@ async def test_user_text_stays_inside_the_data_block(
 ) -> None:
     assert len(COURSE_NAME) <= 200 and len(DESCRIPTION) <= 5000 and len(REQUIREMENTS) <= 5000
     options = {"themes": 1, "topics_per_theme": 1}
-    benign = {"course_name": "Plain course", "language": "en", "options": options}
+    benign = {
+        "course_name": "Plain course",
+        "requirements": "Plain requirement",  # so that the coverage check runs here too
+        "language": "en",
+        "options": options,
+    }
     plain = await _run(client, benign)
     assert plain["status"] == "completed"
     plain_system = {c.schema: c.system for c in scripted_llm.calls}
@@ -96,6 +102,7 @@ async def test_user_text_stays_inside_the_data_block(
     assert Counter(c.schema for c in calls) == {
         "Outline": 1,
         "ThemeTopics": 1,
+        "CoverageMap": 1,
         "TopicContent": 1,
         "PolishedTopic": 1,
     }
@@ -108,7 +115,11 @@ async def test_user_text_stays_inside_the_data_block(
         assert not [m for m in MARKERS if m in outside], call.schema
         # Inside the block the text arrives whole and unchanged (JSON-quoted).
         assert data["course_name"] == COURSE_NAME.strip()
-        if call.schema != "PolishedTopic":  # polish gets the name and the draft only
+        if call.schema == "CoverageMap":  # the requirements as items, each whole
+            items = requirement_items(REQUIREMENTS.strip())
+            assert data["requirements"] == [f"{n}. {item}" for n, item in enumerate(items, 1)]
+            assert data["description"] == DESCRIPTION.strip()
+        elif call.schema != "PolishedTopic":  # polish gets the name and the draft only
             assert data["description"] == DESCRIPTION.strip()
             assert data["requirements"] == REQUIREMENTS.strip()
 

@@ -4,9 +4,12 @@ The app runs under uvicorn (real HTTP) with an API key in use, so every accepted
 replayed without a key and with a wrong one (`ignored_auth`). Generation is derandomized: the
 same cases run every time. Excluded: the SSE stream (it never ends on its own) and LangServe's
 run routes (`invoke`, `batch`, `stream*`, `token_feedback`, the `/c/{config_hash}/` copies),
-which are LangServe's own contract; their schema endpoints are in.
+which are LangServe's own contract; their schema endpoints are in. Generated bodies of every
+JSON operation, LangServe runs included, are also sent with NaN, ±Infinity and 1e400 in their
+numbers and a lone surrogate in their strings (what JSON Schema cannot generate).
 """
 
+import json
 import re
 import time
 from collections import Counter
@@ -107,6 +110,16 @@ class Run:
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
     nothing_to_negate: list[str] = field(default_factory=list)
+    idempotency_bodies: dict[str, Any] = field(default_factory=dict)
+
+    def reuses_key(self, case: schemathesis.Case) -> bool:
+        """Whether the case sends an Idempotency-Key already sent with another body (rightly
+        a 422, `idempotency_key_reused`, however valid the body)."""
+        headers = {k.lower(): v for k, v in (case.headers or {}).items()}
+        key = headers.get("idempotency-key")
+        if key is None or case.operation.path != "/courses":
+            return False
+        return self.idempotency_bodies.setdefault(key.strip(), case.body) != case.body
 
     def report(self) -> str:
         return "\n\n".join(f"{label}:\n{text}" for label, text in self.failures.items())
@@ -186,7 +199,7 @@ def _fuzz_operation(
     if mode is GenerationMode.NEGATIVE and "{job_id}" in operation.path:
         # A path segment is any string, so there is nothing to negate in it: name a job (the
         # fixture's, but never for DELETE) and let the body, query and headers go wrong.
-        fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+        fixed["path_parameters"] = _path(api, operation, keep_job)
 
     @hypothesis_settings(
         max_examples=examples,
@@ -201,7 +214,10 @@ def _fuzz_operation(
         if mode is GenerationMode.POSITIVE and real and "{job_id}" in operation.path:
             # Half the cases on job routes name the fixture job, so its 200/202/409 answers
             # are checked too, not only the 404 of a made-up id (DELETE would remove it).
-            case.path_parameters = {"job_id": api.job_id if keep_job else "no-such-job"}
+            case.path_parameters = {
+                **(case.path_parameters or {}),
+                "job_id": api.job_id if keep_job else "no-such-job",
+            }
         chosen = list(checks)
         if case.query and "cursor" in case.query:
             # An opaque cursor has no schema: a made-up one is rightly a 422, and an empty
@@ -215,9 +231,15 @@ def _fuzz_operation(
             # Made-up source ids are rightly a 422 (no such source of the caller's), and so
             # are random bytes as a file: the schema cannot say what a readable PDF is.
             chosen = [c for c in chosen if c is not positive_data_acceptance]
+        if _has_webhook_url(case):
+            # A webhook URL is checked against DNS and the signing settings (the fixture has
+            # no secret): a made-up one is rightly a 422.
+            chosen = [c for c in chosen if c is not positive_data_acceptance]
         if case.query and any(name not in operation.query for name in case.query):
             # Unknown query parameters are ignored, as almost every HTTP API does.
             chosen = [c for c in chosen if c is not negative_data_rejection]
+        if run.reuses_key(case):
+            chosen = [c for c in chosen if c is not positive_data_acceptance]
         headers = {} if mode is GenerationMode.POSITIVE else api.headers
         _call(api, case, chosen, headers, run)
 
@@ -226,6 +248,18 @@ def _fuzz_operation(
     except Unsatisfiable:  # nothing to make invalid (e.g. GET /healthz has no inputs)
         assert mode is GenerationMode.NEGATIVE, label
         run.nothing_to_negate.append(label)
+
+
+def _path(api: Api, operation: schemathesis.APIOperation, keep_job: bool) -> dict[str, str]:
+    """Path parameters naming the fixture job (and no delivery of it)."""
+    path = {"job_id": api.job_id if keep_job else "no-such-job"}
+    if "{delivery_id}" in operation.path:
+        path["delivery_id"] = "msg_none"
+    return path
+
+
+def _has_webhook_url(case: schemathesis.Case) -> bool:
+    return isinstance(case.body, dict) and case.body.get("webhook_url") is not None
 
 
 def _call(
@@ -283,32 +317,141 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
     """The statuses fuzzing does not reach (402, 413, 429; 401 on run routes) are declared too."""
     paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
     expected = {
-        ("post", "/courses"): {"202", "400", "401", "413", "422", "429"},
-        ("post", "/courses/estimate"): {"200", "400", "401", "413", "422"},
+        ("post", "/courses"): {"202", "400", "401", "403", "413", "415", "422", "429", "503"},
+        ("post", "/courses/estimate"): {"200", "400", "401", "403", "413", "415", "422"},
         ("get", "/courses"): {"200", "401", "422"},
         ("get", "/courses/{job_id}"): {"200", "401", "404", "422"},
         ("get", "/courses/{job_id}/events"): {"200", "401", "404", "422"},
-        ("post", "/courses/{job_id}/cancel"): {"200", "401", "404", "422", "429"},
+        ("post", "/courses/{job_id}/cancel"): {"200", "401", "403", "404", "422"},
         ("post", "/courses/{job_id}/review"): {
-            *("200", "400", "401", "404", "409", "413", "422", "429")
+            *("200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503")
         },
         ("post", "/courses/{job_id}/regenerate"): {
-            *("202", "400", "401", "404", "409", "413", "422", "429")
+            *("202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503")
         },
         ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
-        ("post", "/sources"): {"201", "400", "401", "413", "415", "422", "429"},
+        ("post", "/sources"): {"201", "400", "401", "403", "413", "415", "422", "429", "503"},
         ("get", "/sources"): {"200", "401"},
         ("get", "/sources/{source_id}"): {"200", "401", "404", "422"},
-        ("delete", "/sources/{source_id}"): {"204", "401", "404", "422", "429"},
-        ("delete", "/courses/{job_id}"): {"204", "401", "404", "422", "429"},
+        ("delete", "/sources/{source_id}"): {"204", "401", "403", "404", "422", "429", "503"},
+        ("delete", "/courses/{job_id}"): {"204", "401", "403", "404", "422"},
+        ("get", "/courses/{job_id}/webhooks"): {"200", "401", "404", "422"},
+        ("post", "/courses/{job_id}/webhooks/{delivery_id}/retry"): {
+            *("202", "401", "403", "404", "409", "422", "429", "503")
+        },
         ("get", "/course/input_schema"): {"200", "401"},
-        ("post", "/course/invoke"): {"200", "401", "402", "413", "422", "429"},
-        ("post", "/course/batch"): {"200", "401", "402", "413", "422", "429"},
-        ("post", "/course/stream"): {"200", "401", "413", "422", "429"},
-        ("post", "/chains/outline/stream"): {"200", "401", "413", "422", "429"},
+        ("post", "/course/invoke"): {"200", "401", "402", "403", "413", "415", "422", "429", "503"},
+        ("post", "/course/batch"): {"200", "401", "402", "403", "413", "415", "422", "429", "503"},
+        ("post", "/course/stream"): {"200", "401", "403", "413", "415", "422", "429", "503"},
+        ("post", "/chains/outline/stream"): {
+            *("200", "401", "403", "413", "415", "422", "429", "503")
+        },
     }
     for (method, path), codes in expected.items():
         assert set(paths[path][method]["responses"]) == codes, (method, path)
+
+
+# JSON that Python's parser takes but JSON forbids or no encoder can write back: each number
+# of a generated body becomes one of these (in turn), or each string gets a lone surrogate.
+NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e400")
+LONE_SURROGATE = "\ud800"
+BODY_OPERATIONS = re.compile(
+    r"^/courses(/|$)|^/course/(invoke|batch|stream|stream_events)$|^/chains/\w+/invoke$"
+)
+BODIES_PER_OPERATION = 5
+
+
+def _mutations(body: Any) -> list[bytes]:
+    """The body with every number made non-finite (one token per variant), and with a lone
+    surrogate in every string; variants that change nothing are left out."""
+    numbers, strings = [], []
+
+    def walk(value: Any, token: str) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, token) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, token) for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            numbers.append(token)
+            return f"<<{token}>>"
+        if isinstance(value, str):
+            strings.append(value)
+            return value + LONE_SURROGATE
+        return value
+
+    out = []
+    for token in NON_FINITE:
+        numbers.clear()
+        text = json.dumps(walk(body, token))  # ensure_ascii: the surrogate as \ud800
+        if numbers:
+            out.append(text.replace(f'"<<{token}>>"', token).encode())
+    if strings:
+        out.append(json.dumps(walk(body, "0")).replace('"<<0>>"', "0").encode())
+    return out
+
+
+# A review body may be all booleans; this one has strings to break in any case.
+SEED_BODIES = {
+    "/courses/{job_id}/review": {"outline": {"themes": [{"title": "t", "description": "d"}]}}
+}
+
+
+def _generated_bodies(api: Api, operation: schemathesis.APIOperation) -> list[tuple[str, Any]]:
+    """(path, body) of a few schema-valid cases of an operation, plus its seed body."""
+    fixed: dict[str, Any] = {}
+    if "{job_id}" in operation.path:
+        fixed["path_parameters"] = {"job_id": api.job_id}
+    bodies: list[tuple[str, Any]] = []
+
+    @hypothesis_settings(
+        max_examples=BODIES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed))
+    def collect(case: schemathesis.Case) -> None:
+        bodies.append((case.formatted_path, case.body))
+
+    collect()
+    if (seed := SEED_BODIES.get(operation.path)) is not None:
+        bodies.append((operation.path.replace("{job_id}", api.job_id), seed))
+    return bodies
+
+
+def test_non_finite_numbers_and_lone_surrogates_get_4xx(api: Api) -> None:
+    """NaN, ±Infinity, 1e400 in any number and "\ud800" in any string of generated bodies, on
+    every JSON operation (LangServe runs included): a 4xx with a JSON body, never a 5xx."""
+    raw = httpx.get(f"{api.url}/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(raw)
+    operations = [
+        op
+        for r in schema.get_all_operations()
+        if isinstance(r, Ok)
+        and BODY_OPERATIONS.search((op := r.ok()).path)
+        and op.method.upper() == "POST"
+        and op.body
+    ]
+    labels = {op.label for op in operations}
+    assert {"POST /courses", "POST /course/invoke", "POST /course/batch"} <= labels, labels
+    failures: list[str] = []
+    sent: Counter[str] = Counter()
+    for operation in operations:
+        for path, body in _generated_bodies(api, operation):
+            for content in _mutations(body):
+                sent[operation.label] += 1
+                headers = {**api.headers, "Content-Type": "application/json"}
+                answer = httpx.post(
+                    f"{api.url}{path}", content=content, headers=headers, timeout=30
+                )
+                if not 400 <= answer.status_code < 500 or not isinstance(answer.json(), dict):
+                    failures.append(f"{operation.label} {content[:200]!r}: {answer.status_code}")
+    assert not failures, "\n".join(failures[:20])
+    assert all(sent[label] for label in labels), sent
 
 
 def test_boundary_cases_get_declared_answers(api: Api) -> None:
@@ -321,7 +464,7 @@ def test_boundary_cases_get_declared_answers(api: Api) -> None:
         fixed: dict[str, Any] = {}
         if "{job_id}" in operation.path:
             keep_job = operation.method.upper() != "DELETE"
-            fixed["path_parameters"] = {"job_id": api.job_id if keep_job else "no-such-job"}
+            fixed["path_parameters"] = _path(api, operation, keep_job)
         cases = generate_coverage_cases(
             operation=operation,
             generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
@@ -340,8 +483,12 @@ def test_boundary_cases_get_declared_answers(api: Api) -> None:
             checks = [*CONFORMANCE, extra]
             if case.query and "cursor" in case.query:
                 checks = CONFORMANCE  # an opaque cursor: see above
-            if positive and isinstance(case.body, dict) and case.body.get("sources"):
+            if run.reuses_key(case):
+                checks = [c for c in checks if c is not positive_data_acceptance]
+            elif positive and isinstance(case.body, dict) and case.body.get("sources"):
                 checks = CONFORMANCE  # made-up source ids: see above
+            elif positive and _has_webhook_url(case):
+                checks = CONFORMANCE  # a webhook URL: see above
             _call(api, case, checks, api.headers, run)
     if run.failures:
         pytest.fail(run.report(), pytrace=False)

@@ -1,20 +1,28 @@
 """Tenants and secrets: keys and the provider key never leak; tenants never share a thread."""
 
 import asyncio
+import json
 import logging
 import sqlite3
 
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 from pydantic import SecretStr
 
+from coursegen.graph.context import Context
+from coursegen.graph.graph import chains_from_env
+from coursegen.graph.graph import graph as course_graph
 from coursegen.server.app import create_app
+from coursegen.server.routes.langserve import thread_key
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
+from tests.support.scripted_llm import ScriptedLLM
 
 PROVIDER_KEY = "sk-provider-" + "S3CRET" * 6
+SERVICE_KEY = "cgk_service-" + "T0KEN" * 6
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -79,4 +87,73 @@ async def test_langserve_threads_belong_to_their_owner(settings: Settings) -> No
     with sqlite3.connect(settings.sqlite_path) as db:
         threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
     # Bob's run with Alice's thread name did not continue (or overwrite) Alice's checkpoint.
-    assert {"alice:shared", "bob:shared"} <= threads and "shared" not in threads
+    mine = {thread_key("alice", "shared"), thread_key("bob", "shared")}
+    assert mine <= threads and "shared" not in threads
+
+
+def test_thread_keys_cannot_be_made_to_collide() -> None:
+    """Owner `acme` naming thread `eu:t1` must not land on owner `acme:eu`'s thread `t1`
+    (the key is a hash of the pair, not a joined string), whatever the characters."""
+    pairs = [("acme", "eu:t1"), ("acme:eu", "t1"), ("acme", 'eu", "t1'), ('acme", "eu', "t1")]
+    assert len({thread_key(owner, thread) for owner, thread in pairs}) == len(pairs)
+
+
+@pytest.mark.parametrize("owner", ["acme:eu", "acme eu", "", "-acme", "ac/me", "ä", "a" * 65])
+def test_owner_names_keep_to_a_safe_alphabet(settings: Settings, owner: str) -> None:
+    with pytest.raises(ValueError, match="invalid owner name") as info:
+        make_key(settings, owner)
+    assert "letters, digits" in str(info.value)
+    assert make_key(settings, "acme.eu_2-b").startswith("cgk_")
+
+
+async def test_a_reused_thread_never_streams_the_earlier_run(
+    live_app: LiveApp, scripted_llm: ScriptedLLM
+) -> None:
+    small = {"themes": 1, "topics_per_theme": 1}
+    headers = {"X-Thread-Id": "reused"}
+    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as client:
+        first = await client.post(
+            "/course/invoke",
+            json={"input": {"course_name": "First run", "options": small}},
+            headers=headers,
+        )
+        assert first.status_code == 200, first.text
+        calls = len(scripted_llm.calls)
+        events = await _stream_events(
+            client, {"course_name": "Second run", "options": small}, headers
+        )
+    courses = [e["course"] for e in events if e.get("type") == "course"]
+    assert [c["course_name"] for c in courses] == ["Second run"]
+    assert "First run" not in str(events)
+    # Its usage is its own run's alone, not added to the earlier run's.
+    assert courses[0]["usage"]["total"]["calls"] == len(scripted_llm.calls) - calls
+
+
+async def _stream_events(
+    client: httpx.AsyncClient, request: dict[str, object], headers: dict[str, str]
+) -> list[dict[str, object]]:
+    async with aconnect_sse(
+        client, "POST", "/course/stream", json={"input": request}, headers=headers
+    ) as source:
+        return [json.loads(sse.data) async for sse in source.aiter_sse() if sse.event == "data"]
+
+
+async def test_service_key_never_reaches_the_provider(
+    scripted_llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`langgraph dev`'s graph takes its provider key from the model settings, not from
+    COURSEGEN_API_KEY (the CLI's bearer token for the service)."""
+    monkeypatch.setenv("COURSEGEN_API_KEY", SERVICE_KEY)
+    monkeypatch.setenv("COURSEGEN_LLM_API_KEY", PROVIDER_KEY)
+    monkeypatch.setenv("COURSEGEN_BASE_URL", scripted_llm.base_url)
+    chains_from_env.cache_clear()
+    try:
+        request = {"course_name": "Keys", "options": {"themes": 1, "topics_per_theme": 1}}
+        result = await course_graph.ainvoke(
+            {"request": request}, context=Context(model="openai:scripted")
+        )
+    finally:
+        chains_from_env.cache_clear()
+    assert result["course"].themes
+    sent = {call.authorization for call in scripted_llm.calls}
+    assert sent == {f"Bearer {PROVIDER_KEY}"}

@@ -17,9 +17,11 @@ from coursegen.chains.schemas import (
 )
 from coursegen.chains.stages import (
     ContentInput,
+    CoverageInput,
     PolishInput,
     TopicsInput,
     content_prompt,
+    coverage_prompt,
     outline_prompt,
     polish_prompt,
     topics_prompt,
@@ -34,7 +36,7 @@ BLOCK_RE = re.compile(r"<course_data>\n(.*)\n</course_data>", re.S)
 def _inputs(
     name: str, language: str | None, text: str = "", counts: bool = True
 ) -> dict[str, object]:
-    """Inputs of all four stages, every user-derived string carrying `text`."""
+    """Inputs of every stage, every user-derived string carrying `text`."""
     request = CourseRequest(
         course_name=name,
         description=f"Description {text}",
@@ -55,7 +57,17 @@ def _inputs(
     return {
         "outline": request,
         "topics": TopicsInput(request=request, outline=outline, theme_index=1),
-        "content": ContentInput(request=request, theme=theme, topics=topics, topic_index=0),
+        "content": ContentInput(
+            request=request,
+            theme=theme,
+            topics=topics,
+            topic_index=0,
+            theme_index=1,
+            course_map=["1. Intro", f"2. Theme {text}", f"2.1 Topic {text}", "2.2 Next"],
+        ),
+        "coverage": CoverageInput(
+            request=request, items=[f"Requirements {text}"], course_map=[f"2.1 Topic {text}"]
+        ),
         "polish": PolishInput(request=request, theme=theme, topic=topic, content=content),
     }
 
@@ -64,6 +76,7 @@ RENDERERS = {
     "outline": outline_prompt,
     "topics": topics_prompt,
     "content": content_prompt,
+    "coverage": coverage_prompt,
     "polish": polish_prompt,
 }
 
@@ -74,8 +87,8 @@ def _render(
     return RENDERERS[stage](_inputs(name, language, text, counts)[stage])  # type: ignore[operator]
 
 
-def test_registry_holds_the_four_stages_in_order():
-    assert list(PROMPTS) == ["outline", "topics", "content", "polish"]
+def test_registry_holds_the_stages_in_order():
+    assert list(PROMPTS) == ["outline", "topics", "coverage", "content", "polish"]
 
 
 @pytest.mark.parametrize("stage", list(PROMPTS))

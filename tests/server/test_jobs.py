@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from coursegen.chains.schemas import Outline, ThemeTopics
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
@@ -37,6 +38,36 @@ async def test_replay_equals_live_and_subscribers_agree(
     assert len(contents) == 4
     for (theme, topic), content in contents.items():
         assert json.loads(token_text(replay, "content", theme, topic)) == content
+
+
+async def test_every_stage_streams_and_stage_names_the_one_being_written(
+    client: httpx.AsyncClient,
+) -> None:
+    job = await create(client, themes=2, topics=1)
+    events = await read_events(client, f"/courses/{job}/events")
+    kinds = [e.event for e in events]
+    stages = [(i, e.data["stage"]) for i, e in enumerate(events) if e.event == "stage"]
+    assert [stage for _, stage in stages] == ["outline", "topics", "content", "polish"]
+    # Each stage is named when its first call can start, before that call's first token.
+    for (at, stage), opened_by in zip(stages, [None, "outline", "topics", "content"], strict=True):
+        first_token = next(
+            i for i, e in enumerate(events) if e.event == "token" and e.data["stage"] == stage
+        )
+        assert at < first_token, stage
+        if opened_by is not None:
+            assert kinds.index(opened_by) < at, stage
+    outline = next(e.data["outline"] for e in events if e.event == "outline")
+    # The streamed answer is the event's object (with the defaults of fields it left out).
+    written = Outline.model_validate_json(token_text(events, "outline", None, None))
+    assert written.model_dump(mode="json") == outline
+    for theme in range(2):
+        topics = next(
+            e.data["topics"] for e in events if e.event == "topics" and e.data["theme"] == theme
+        )
+        written_topics = ThemeTopics.model_validate_json(token_text(events, "topics", theme, None))
+        assert written_topics.model_dump(mode="json") == topics
+    snapshot = (await client.get(f"/courses/{job}")).json()
+    assert snapshot["status"] == "completed" and snapshot["stage"] == "polish"
 
 
 async def test_resume_after_every_event_id(client: httpx.AsyncClient) -> None:
@@ -175,6 +206,15 @@ async def test_regenerate_topic_leaves_the_rest_identical(
     assert [c.schema for c in regen_calls] == ["TopicContent", "PolishedTopic"]
     assert "Revision request: simpler" in regen_calls[0].data["requirements"]
     assert after["usage"]["total"]["calls"] == before["usage"]["total"]["calls"] + 2
+    # the rewritten lesson still sees the whole course by number
+    assert len(regen_calls[0].data["course_map"]) == 2 + 4
+    assert regen_calls[0].data["topic"]["number"] == "2.1"
+    # the glossary follows the lessons: the rewritten one defines no term any more
+    introduced = [(g["theme"], g["topic"]) for g in before["glossary"]]
+    assert (2, 1) in introduced and len(introduced) == 4
+    assert [(g["theme"], g["topic"]) for g in after["glossary"]] == [
+        t for t in introduced if t != (2, 1)
+    ]
 
 
 async def test_idempotency_key_returns_the_same_job(client: httpx.AsyncClient) -> None:
@@ -229,7 +269,11 @@ async def test_jobs_beyond_the_replica_limit_wait_queued(
             await wait_status(client, first, {"running"})
             second = await create(client, themes=1, topics=1)
             await asyncio.sleep(0.3)
-            assert (await client.get(f"/courses/{second}")).json()["status"] == "queued"
+            queued = (await client.get(f"/courses/{second}")).json()
+            assert queued["status"] == "queued"
+            # Named from creation on, so a list never shows a bare id for a waiting course.
+            assert queued["course"]["course_name"] == "Python basics"
+            assert queued["course"]["themes"] == []
             assert (await client.get(f"/courses/{first}")).json()["status"] == "running"
             await wait_status(client, first, {"completed"})
             await wait_status(client, second, {"completed"})
@@ -267,3 +311,6 @@ async def test_estimate_predicts_calls_and_tokens(
     assert spent / 3 < estimate["prompt_tokens"] < spent * 3  # the scripted server counts chars / 4
     default = (await client.post("/courses/estimate", json={"course_name": "x"})).json()
     assert default["themes"] == 6 and default["calls"] == 1 + 6 + 2 * 24
+    with_items = {**body, "requirements": "Beginner level; worked examples"}
+    checked = (await client.post("/courses/estimate", json=with_items)).json()
+    assert checked["calls"] == estimate["calls"] + 1  # one coverage check of the plan

@@ -1,9 +1,12 @@
 """Test the LangServe routes against a live uvicorn server with LangServe's own client."""
 
+import json
+
 import httpx
 from langserve import RemoteRunnable
 
 from coursegen.chains.schemas import Course
+from coursegen.server.routes.langserve import thread_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -49,7 +52,7 @@ async def test_thread_id_header_names_the_checkpoint(live_app: LiveApp) -> None:
         assert response.status_code == 200, response.text
     graph = live_app.app.state.graph
     # On the app's loop: the checkpointer's lock and connection belong to it.
-    config = {"configurable": {"thread_id": "local:thread-42"}}
+    config = {"configurable": {"thread_id": thread_key("local", "thread-42")}}
     state = await live_app.call(lambda: graph.aget_state(config))
     assert state.values["course"].course_name == "Основы Python"
 
@@ -62,6 +65,9 @@ async def test_stream_events_survives_send(live_app: LiveApp) -> None:
         )
     ]
     assert any(e["event"] == "on_chat_model_stream" for e in events)
+    # Every call streams there, those whose tokens also go to the job's log included.
+    streamed = {e["run_id"] for e in events if e["event"] == "on_chat_model_stream"}
+    assert len(streamed) == 1 + 2 + 2 * 2 * 2
     assert events[-1]["event"] == "on_chain_end"
 
 
@@ -87,3 +93,18 @@ async def test_course_stream_writes_an_8_by_5_course_in_89_calls(
     assert len(course.themes) == 8 and all(len(t.topics) == 5 for t in course.themes)
     assert len(scripted_llm.calls) == 89 and course.usage.total.calls == 89
     assert chunks[-2]["type"] == "progress" and chunks[-2]["done"] == chunks[-2]["total"] == 89
+
+
+async def test_published_input_schemas_have_no_null_members(live_app: LiveApp) -> None:
+    """The playground's form cannot draw `{"type": "null"}` (a blank page): none is published,
+    while the request still accepts what it accepted (null options included)."""
+    async with httpx.AsyncClient(base_url=live_app.url, timeout=30) as client:
+        for path in ("/course", *(f"/chains/{s}" for s in ("outline", "topics", "content"))):
+            schema = (await client.get(f"{path}/input_schema")).json()
+            assert '"null"' not in json.dumps(schema), path
+            assert "course_name" in json.dumps(schema), path
+        body = {"input": {"course_name": "Rust", "language": None, "options": {"themes": None}}}
+        answer = await client.post("/chains/outline/invoke", json=body)
+        assert answer.status_code == 200, answer.text
+        openapi = json.dumps((await client.get("/openapi.json")).json())
+        assert '"null"' in openapi  # the API's own schema still says what is nullable

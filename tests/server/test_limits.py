@@ -10,6 +10,7 @@ import pytest
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
+from tests.support.databases import private_postgres
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -49,11 +50,18 @@ async def test_oversized_bodies_are_refused(strict_client: httpx.AsyncClient) ->
 
 
 async def test_write_rate_is_limited_with_retry_after(strict_client: httpx.AsyncClient) -> None:
-    statuses = [(await strict_client.post("/courses/none/cancel")).status_code for _ in range(4)]
+    review = {"approve": True}
+    statuses = [
+        (await strict_client.post("/courses/none/review", json=review)).status_code
+        for _ in range(4)
+    ]
     assert statuses == [404, 404, 404, 429]
-    limited = await strict_client.post("/courses/none/cancel")
+    limited = await strict_client.post("/courses/none/review", json=review)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert (await strict_client.get("/courses")).status_code == 200  # reads are not limited
+    # Cancel and delete stop spending: the limit never holds them back.
+    assert (await strict_client.post("/courses/none/cancel")).status_code == 404
+    assert (await strict_client.delete("/courses/none")).status_code == 404
 
 
 async def test_jobs_per_owner_are_limited(
@@ -67,6 +75,87 @@ async def test_jobs_per_owner_are_limited(
     assert second.status_code == 429 and "already queued or running" in second.text
     replay = await strict_client.post("/courses", json=body, headers={"Idempotency-Key": "one"})
     assert replay.status_code == 202 and replay.json()["id"] == first.json()["id"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """The app's settings on SQLite, and on a PostgreSQL database of the test's own."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    with private_postgres() as url:
+        yield settings.model_copy(update={"database_url": url})
+
+
+async def test_concurrent_creates_cannot_race_past_the_job_slots(
+    store_settings: Settings, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.first_token_s = 30  # the admitted jobs stay running while the others knock
+    body = {"course_name": "Race", "options": {"themes": 1, "topics_per_theme": 1}}
+    with _serve(store_settings, max_jobs_per_owner=5) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            answers = await asyncio.gather(*(client.post("/courses", json=body) for _ in range(15)))
+            statuses = sorted(answer.status_code for answer in answers)
+            assert statuses == [202] * 5 + [429] * 10, statuses
+            listed = (await client.get("/courses")).json()["items"]
+            assert len(listed) == 5
+
+
+async def test_idempotency_key_reused_with_another_body_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"course_name": "Once", "options": {"themes": 1, "topics_per_theme": 1}}
+    key = {"Idempotency-Key": "same"}
+    first = await client.post("/courses", json=body, headers=key)
+    assert first.status_code == 202
+    other = await client.post("/courses", json={**body, "course_name": "Twice"}, headers=key)
+    assert other.status_code == 422, other.text
+    error = other.json()["detail"][0]
+    assert (
+        error["loc"] == ["header", "idempotency-key"] and error["type"] == "idempotency_key_reused"
+    )
+    assert "another body" in error["msg"] and first.json()["id"] in error["msg"]
+    replay = await client.post("/courses", json=body, headers=key)
+    assert replay.status_code == 202 and replay.json()["id"] == first.json()["id"]
+    assert len((await client.get("/courses")).json()["items"]) == 1
+
+
+async def test_resume_ids_past_64_bits_are_refused(client: httpx.AsyncClient) -> None:
+    job = await create(client, themes=1, topics=1)
+    await wait_status(client, job, {"completed"})
+    huge = "99999999999999999999"
+    by_query = await client.get(f"/courses/{job}/events?after={huge}")
+    by_header = await client.get(f"/courses/{job}/events", headers={"Last-Event-ID": huge})
+    for answer in (by_query, by_header):
+        assert answer.status_code == 422, answer.text
+        assert "less than or equal to 9223372036854775807" in answer.text
+    # The largest id that is allowed is past the end of the log: an empty, finished stream.
+    largest = await client.get(f"/courses/{job}/events?after={2**63 - 1}")
+    assert largest.status_code == 200 and "data:" not in largest.text
+
+
+async def test_an_edited_outline_obeys_the_request_limits(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    job = await create(client, themes=2, topics=1, review_outline=True)
+    await wait_status(client, job, {"awaiting_review"})
+    theme = {"title": "Theme", "description": "What it covers"}
+    too_many = {"themes": [theme] * 13}
+    too_long = {"themes": [{**theme, "title": "t" * 201}]}
+    too_wordy = {"themes": [{**theme, "description": "d" * 2001}]}
+    blank = {"themes": [{**theme, "title": "   "}]}
+    extra = {"themes": [{**theme, "topics": ["smuggled"] * 50}]}
+    for outline in (too_many, too_long, too_wordy, blank, extra, {"themes": []}):
+        answer = await client.post(f"/courses/{job}/review", json={"outline": outline})
+        assert answer.status_code == 422, (outline, answer.text)
+    assert (await client.get(f"/courses/{job}")).json()["status"] == "awaiting_review"
+    # Within the limits an edit may change the number of themes; topics stay as requested.
+    edited = {"themes": [{**theme, "title": f"Theme {i}"} for i in range(3)]}
+    answer = await client.post(f"/courses/{job}/review", json={"outline": edited})
+    assert answer.status_code == 200, answer.text
+    done = await wait_status(client, job, {"completed"})
+    assert [len(t["topics"]) for t in done["course"]["themes"]] == [1, 1, 1]
+    assert len(scripted_llm.calls_for("ThemeTopics")) == 3
 
 
 async def test_token_budget_fails_the_job_and_keeps_what_was_written(

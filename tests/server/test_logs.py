@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -11,7 +12,7 @@ from coursegen.server.logs import JsonFormatter, current_job
 from coursegen.server.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 from tests.support.server_process import ServerProcess
 
 
@@ -67,3 +68,53 @@ async def test_serve_logs_json_lines_without_access_lines_or_keys(
     assert not {"httpx", "httpx2"} & loggers  # nor the provider client's request lines
     assert not [r for r in records if "GET /courses" in r["message"]]
     assert key not in server.log_text() and key[8:] not in server.log_text()
+
+
+async def test_serve_logs_the_model_and_each_jobs_life(tmp_path: Path) -> None:
+    """A model line at start-up (no secret of the URL in it); per job: created, started,
+    stages reached, finished with usage and seconds, or failed with code and reason."""
+
+    def script(call: Call) -> Reply:
+        broken = call.data.get("course_name") == "Broken"
+        return Fault("http", status=401) if broken else None
+
+    with ScriptedLLM(script) as llm:
+        secret_url = llm.base_url.replace("://", "://user:hunter2@")
+        env = {
+            "COURSEGEN_BASE_URL": secret_url,
+            "COURSEGEN_MODEL": "qwen2.5:7b",
+            "COURSEGEN_DATA_DIR": str(tmp_path / "data"),
+            "COURSEGEN_LOG_LEVEL": "info",
+        }
+        server = ServerProcess(env, tmp_path / "logs")
+        await server.astart()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                good = await create(client, themes=1, topics=1)
+                await wait_status(client, good, {"completed"})
+                body = {"course_name": "Broken", "options": {"themes": 1}}
+                bad = (await client.post("/courses", json=body)).json()["id"]
+                failed = await wait_status(client, bad, {"failed"})
+        finally:
+            await server.aterminate()
+    text = server.log_text()
+    assert "hunter2" not in text
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    model = next(r for r in records if r["message"].startswith("model: "))
+    assert model["message"] == (
+        f"model: openai-compatible qwen2.5:7b at {llm.base_url} (structured output: json_schema)"
+    )
+
+    def of(job: str) -> list[dict[str, Any]]:
+        return [r for r in records if r.get("job_id") == job]
+
+    messages = [r["message"] for r in of(good)]
+    assert messages[:2] == ["job created", "job started"], messages
+    stages = [r["stage"] for r in of(good) if r["message"] == "stage reached"]
+    assert stages == ["outline", "topics", "content", "polish"]
+    finished = next(r for r in of(good) if r["message"] == "job finished")
+    assert finished["status"] == "completed" and finished["seconds"] >= 0
+    assert finished["usage"]["calls"] == 4  # outline, topics, content, polish
+    failure = next(r for r in of(bad) if r["message"] == "job failed")
+    assert failure["code"] == "provider_auth" == failed["error"]["code"]
+    assert failure["reason"] == failed["error"]["message"] and "exception" in failure

@@ -6,6 +6,7 @@ process is gone, so the moment of the crash is deterministic (see `mid_course`).
 """
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections import Counter
@@ -122,7 +123,7 @@ async def test_sigterm_hands_the_job_back_and_a_restart_finishes_it(
 ) -> None:
     first, reader, reading = await start_mid_course(servers, llm)
 
-    assert await first.aterminate(timeout=15) in (0, -15)  # uvicorn re-raises the signal
+    assert await first.aterminate(timeout=15) == 0  # a clean stop, though uvicorn re-raises it
     assert "Application shutdown complete" in first.log_text()
     assert await reading in ("closed", "dropped")
     assert not reader.ended
@@ -192,4 +193,5 @@ def assert_handed_back(database: Path, job_id: str) -> None:
         db.close()
     assert row == ("running", None, None, 0)
     assert [kind for kind, _ in stored if kind in ("end", "error")] == []
-    assert [data for kind, data in stored if kind == "status"] == ['{"status":"running"}']
+    statuses = [json.loads(data)["status"] for kind, data in stored if kind == "status"]
+    assert statuses == ["running"]

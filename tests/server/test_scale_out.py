@@ -37,6 +37,7 @@ from tests.support.server_process import (
     wait_mid_course,
     wait_until,
 )
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -149,15 +150,16 @@ def job_row(database_url: str, job_id: str) -> dict[str, Any]:
 
 
 async def start_replicas(
-    servers: ServerGroup, llm: ScriptedLLM
+    servers: ServerGroup, llm: ScriptedLLM, **b_env: str
 ) -> tuple[ServerProcess, ServerProcess, str]:
-    """Start A (one job at a time) busy with the blocker, then B; return A, B, blocker id."""
+    """Start A (one job at a time) busy with the blocker, then B (with `b_env` added to its
+    environment); return A, B, blocker id."""
     a = await servers.new("A", COURSEGEN_MAX_RUNNING_JOBS="1").astart()
     blocker = await post_json(a.url, "/courses", course_request(BLOCKER, 1, 1))
     await wait_until(
         lambda: bool(calls_of(llm.calls, BLOCKER)), timeout=10, what="A to start the blocker"
     )
-    b = await servers.new("B").astart()
+    b = await servers.new("B", **b_env).astart()
     return a, b, blocker["id"]
 
 
@@ -288,3 +290,49 @@ async def test_cancel_through_a_stops_the_job_running_on_b(
     assert job_row(database_url, job_id) == {"status": "cancelled", "lease_owner": None, "runs": 1}
     assert b.alive
     assert (await get_json(b.url, "/healthz")) == {"status": "ok"}
+
+
+async def test_a_cancel_whose_message_is_lost_stops_the_job_at_the_next_heartbeat(
+    servers: ServerGroup, llm: ScriptedLLM, script: StallScript, database_url: str
+) -> None:
+    """B reaches Redis through a proxy that the test cuts: A's control message never gets to
+    B, and B's lease heartbeat reads the durable `cancel_requested` instead."""
+    endless = '{"body_markdown": "' + "text " * 20_000
+    script.stall("contents", lambda call: call_key(call)[:2] == (COURSE, "TopicContent"), endless)
+    with TcpProxy("127.0.0.1", 6379) as proxy:
+        a, b, blocker_id = await start_replicas(servers, llm, COURSEGEN_REDIS_URL=proxy.url())
+        job_id = await create_on_b(a, database_url, blocker_id, llm)
+        await wait_until(
+            lambda: (
+                len([c for c in calls_of(llm.calls, COURSE) if c.schema == "TopicContent"])
+                == THEMES * TOPICS
+            ),
+            timeout=15,
+            what="all contents streaming on B",
+        )
+        open_calls = [c for c in calls_of(llm.calls, COURSE) if c.schema == "TopicContent"]
+
+        proxy.cut()
+        await wait_until(
+            lambda: "redis listener lost its connection" in b.log_text(), 10, "B to see the cut"
+        )
+        assert (await post_json(a.url, f"/courses/{job_id}/cancel"))["id"] == job_id
+        # A few heartbeats (LEASE_S / 3 each) at most; the endless contents take minutes.
+        await wait_until(
+            lambda: job_row(database_url, job_id)["status"] == "cancelled",
+            timeout=3 * LEASE_S,
+            what="B to cancel the job",
+        )
+        await wait_until(
+            lambda: all(c.ended is not None for c in open_calls), 5, "B to close its calls"
+        )
+        assert all(c.disconnected and not c.completed for c in open_calls)
+        assert not [c for c in calls_of(llm.calls, COURSE) if c.schema == "PolishedTopic"]
+        assert job_row(database_url, job_id)["runs"] == 1  # B did it, A never claimed it
+
+        proxy.restore()
+        await wait_until(
+            lambda: "redis listener reconnected" in b.log_text(), 10, "B's listener to reconnect"
+        )
+    assert b.alive
+    assert (await get_json(b.url, f"/courses/{job_id}"))["status"] == "cancelled"

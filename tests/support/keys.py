@@ -27,3 +27,23 @@ def make_key(settings: Settings, owner: str) -> str:
             await store.close()
 
     return asyncio.run(create())
+
+
+def make_webhook_key(settings: Settings, owner: str, url: str | None) -> tuple[str, str]:
+    """Like `make_key`, with a webhook signing secret (and a default URL, when given):
+    return the key's secret and its signing secret."""
+    from coursegen.server.webhooks.keys import KeyWebhooks
+
+    async def create() -> tuple[str, str]:
+        store = SqliteJobStore(settings.sqlite_path)
+        await store.setup()
+        try:
+            keys = ApiKeyStore(store)
+            await keys.setup()
+            record, secret = await keys.create(owner, "tests")
+            webhook = await KeyWebhooks(store).create(record.id, url)
+            return secret, webhook.secret
+        finally:
+            await store.close()
+
+    return asyncio.run(create())

@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import random
 import re
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
+SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends to the last message
 
 
 @dataclass
@@ -34,6 +37,17 @@ class Call:
     status: int = 200
     client_port: int = 0
     """The client's TCP port: calls on one pooled connection share it."""
+    attempt: int = 0
+    """How many earlier calls had the same `identity` (retries and re-asks of one call)."""
+    cut: bool = False
+    """Whether the `cut_share` switch cut this answer off mid-stream."""
+    authorization: str = ""
+    """The Authorization header it came with (the provider key the client sent)."""
+
+    @property
+    def identity(self) -> str:
+        """What the call is about: its schema and data, the same on every retry and re-ask."""
+        return f"{self.schema}|{json.dumps(self.data, sort_keys=True, ensure_ascii=False)}"
 
     @property
     def data(self) -> dict[str, Any]:
@@ -66,38 +80,93 @@ def _russian(call: Call) -> bool:
     return "Пиши на" in call.system
 
 
-def default_answer(call: Call) -> dict[str, Any]:
-    """Build a schema-valid answer from the request, echoing its data so tests can check it."""
+def sent_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema a request sends (response_format, forced tool, or json_mode prompt)."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return dict(fmt["json_schema"]["schema"])
+    tools = body.get("tools") or []
+    if tools:
+        return dict(tools[0]["function"]["parameters"])
+    for message in reversed(body["messages"]):
+        _, marker, schema = str(message.get("content") or "").rpartition(SCHEMA_MARKER)
+        if marker:
+            return dict(json.loads(schema))
+    return {}
+
+
+def asked_count(call: Call, field: str) -> int:
+    """How many items of the list `field` a call asks for: the schema's bounds if it has them
+    (the lower one), else the prompt's "exactly N", else 3."""
+    bounds = (sent_schema(call.body).get("properties") or {}).get(field) or {}
+    if "minItems" in bounds:
+        return int(bounds["minItems"])
+    match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
+    return int(match.group(1)) if match else 3
+
+
+def _follow_up_offset(call: Call, field: str) -> int:
+    """Items already given when the call is a follow-up for the missing ones (else 0)."""
+    last = str(call.messages[-1].get("content") or "")
+    if not ("missing" in last or "недостающ" in last) or len(call.messages) < 2:
+        return 0
+    try:
+        return len(json.loads(str(call.messages[-2].get("content") or "")).get(field, []))
+    except ValueError:
+        return 0
+
+
+def _list_items(call: Call, field: str, list_count: Callable[[int], int] | None) -> range:
+    asked = asked_count(call, field)
+    count = list_count(asked) if list_count else asked
+    start = _follow_up_offset(call, field) + 1
+    return range(start, start + max(1, count))
+
+
+def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -> dict[str, Any]:
+    """Build a schema-valid answer from the request, echoing its data so tests can check it.
+
+    Lists (themes, topics) have as many items as the schema's bounds (or the prompt) ask
+    for, or `list_count(asked)` of them; a follow-up call's items are numbered on from the
+    ones already given.
+    """
     ru = _russian(call)
     data = call.data
     if call.schema == "Outline":
-        match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
-        count = int(match.group(1)) if match else 3
         word = "Тема" if ru else "Theme"
         return {
             "themes": [
                 {"title": f"{word} {i}", "description": f"{word} {i} — {data.get('course_name')}"}
-                for i in range(1, count + 1)
+                for i in _list_items(call, "themes", list_count)
             ]
         }
     if call.schema == "ThemeTopics":
-        match = re.search(r"(?:exactly|ровно) (\d+)", call.system)
-        count = int(match.group(1)) if match else 3
         theme = data["theme"]["title"]
         word = "Топик" if ru else "Topic"
         return {
             "topics": [
-                {"title": f"{theme} / {word} {i}", "description": f"{word} {i}"}
-                for i in range(1, count + 1)
+                {
+                    "title": f"{theme} / {word} {i}",
+                    "description": f"{word} {i}",
+                    "key_terms": [f"{theme} / {word} {i} term"],
+                }
+                for i in _list_items(call, "topics", list_count)
+            ]
+        }
+    if call.schema == "CoverageMap":  # every item covered by the first topic of the map
+        numbers = [line.split()[0] for line in data.get("course_map", [])]
+        first = next((n for n in numbers if re.fullmatch(r"\d+\.\d+", n)), "1.1")
+        return {
+            "items": [
+                {"item": n, "topics": [first], "theme": 0}
+                for n in range(1, len(data.get("requirements", [])) + 1)
             ]
         }
     topic = data.get("topic", {})
     title = topic.get("title", "") if isinstance(topic, dict) else topic
     if call.schema == "TopicContent":
         body = (
-            ("Урок" if ru else "Lesson") + f" «{title}». " + "текст " * 20
-            if ru
-            else f"Lesson '{title}'. " + "text " * 20
+            f"Урок «{title}». " + filler(title, ru) if ru else f"Lesson '{title}'. " + filler(title)
         )
         qa = [{"question": f"Q{i} {title}", "answer": f"A{i}"} for i in range(1, 4)]
         answer = {
@@ -105,6 +174,10 @@ def default_answer(call: Call) -> dict[str, Any]:
             "key_points": [f"{title}: 1", f"{title}: 2", f"{title}: 3"],
             "examples": [{"title": "E1", "problem": "P", "solution": "S"}],
             "self_check": qa,
+            "definitions": [
+                {"term": term, "definition": f"{term}: defined in {title}"}
+                for term in (topic.get("key_terms", []) if isinstance(topic, dict) else [])
+            ],
         }
         return {**answer, **cite_first_passage(data, body)}
     if call.schema == "PolishedTopic":
@@ -126,6 +199,43 @@ def cite_first_passage(data: dict[str, Any], body: str) -> dict[str, Any]:
     return {"body_markdown": body + " [1]", "citations": [{"passage": 1, "quote": quote}]}
 
 
+# Words for the default lessons' filler, English and Russian.
+_WORDS = {
+    False: "apple river stone cloud garden window engine forest candle bridge mirror ladder pocket "
+    "violin harbor meadow rocket saddle tunnel marble pepper falcon jacket quartz",
+    True: "яблоко река камень облако сад окно мотор лес свеча мост зеркало лестница карман скрипка "
+    "гавань луг ракета седло тоннель мрамор перец сокол куртка кварц",
+}
+
+
+def filler(title: str, russian: bool = False, words: int = 20) -> str:
+    """Words picked with the title as the seed: each topic's lesson reads differently."""
+    rng = random.Random(title)  # a str seed is hashed with SHA-512: the same in every run
+    return " ".join(rng.choices(_WORDS[russian].split(), k=words)) + "."
+
+
+def same_english_lesson(call: Call) -> Reply:
+    """A worse model: every topic gets one and the same lesson, in English whatever the
+    course language (outline and topic lists stay the default ones)."""
+    if call.schema == "TopicContent":
+        qa = [{"question": f"What is step {i}?", "answer": f"Step {i}."} for i in range(1, 4)]
+        return {
+            "body_markdown": "This lesson explains how the whole system works, step by step, "
+            "with the same words and the same examples every time it is asked.",
+            "key_points": ["The system works step by step.", "Each step matters."],
+            "examples": [{"title": "Example", "problem": "A problem.", "solution": "A solution."}],
+            "self_check": qa,
+        }
+    if call.schema == "PolishedTopic":
+        return {
+            "summary": "This lesson explains the whole system.",
+            "body_markdown": "This lesson explains how the whole system works, step by step, "
+            "with the same words and the same examples every time.",
+            "key_points": ["The system works step by step.", "Each step matters."],
+        }
+    return None
+
+
 def course_data(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON inside the latest <course_data> block of a conversation."""
     for message in reversed(messages):  # a re-ask's last message is the repair note
@@ -144,12 +254,7 @@ def schema_name(body: dict[str, Any]) -> str:
     if tools:
         return str(tools[0]["function"]["name"])
     # json_mode: the chain appends "JSON schema of the answer:\n{...}" to the last message.
-    for message in reversed(body["messages"]):
-        text = str(message.get("content") or "")
-        _, marker, schema = text.rpartition("JSON schema of the answer:\n")
-        if marker:
-            return str(json.loads(schema).get("title", "unknown"))
-    return "unknown"
+    return str(sent_schema(body).get("title", "unknown"))
 
 
 class ScriptedLLM:
@@ -157,7 +262,15 @@ class ScriptedLLM:
 
     `script(call)` may return an answer (dict or raw text), a `Fault`, or None for the
     default schema-valid answer. Answers stream in `chunk_chars`-sized pieces with
-    `first_token_s` before the first and `token_s` between the others.
+    `first_token_s` before the first and `token_s` between the others. `list_count` makes a
+    model that picks its own list lengths: given how many themes or topics a call asks for,
+    it says how many the default answer has (`lambda n: n - 1` writes fewer, `lambda n: 4`
+    ignores the count).
+
+    `cut_share` cuts that share of the answers (those the script left to the server, not its
+    faults) off halfway: the stream ends cleanly inside the JSON. Which calls are cut
+    depends only on `cut_seed`, the call's `identity` and its `attempt`, not on the order
+    in which concurrent calls arrive.
     """
 
     def __init__(
@@ -167,8 +280,14 @@ class ScriptedLLM:
         first_token_s: float = 0.0,
         token_s: float = 0.0,
         chunk_chars: int = 6,
+        list_count: Callable[[int], int] | None = None,
+        cut_share: float = 0.0,
+        cut_seed: int = 0,
     ) -> None:
         self.script = script
+        self.list_count = list_count
+        self.cut_share, self.cut_seed = cut_share, cut_seed
+        self._attempts: Counter[str] = Counter()
         self.first_token_s = first_token_s
         self.token_s = token_s
         self.chunk_chars = chunk_chars
@@ -188,6 +307,7 @@ class ScriptedLLM:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self._attempts.clear()
 
     # --- HTTP -----------------------------------------------------------------------
     async def _chat(self, request: Request) -> Response:
@@ -197,8 +317,14 @@ class ScriptedLLM:
                 len(self.calls), schema_name(body), body["messages"], body, time.monotonic()
             )
             self.calls.append(call)
+            call.attempt = self._attempts[call.identity]
+            self._attempts[call.identity] += 1
         call.client_port = request.client.port if request.client else 0
+        call.authorization = request.headers.get("authorization", "")
         reply = self.script(call) if self.script else None
+        if not isinstance(reply, Fault) and self.cut_share:
+            draw = random.Random(f"{self.cut_seed}|{call.identity}|{call.attempt}").random()
+            call.cut = draw < self.cut_share
         if isinstance(reply, Fault) and reply.kind == "http":
             call.status, call.ended = reply.status, time.monotonic()
             headers = (
@@ -227,16 +353,21 @@ class ScriptedLLM:
         )
 
     def _answer_text(self, call: Call, reply: Reply) -> str:
+        text = self._full_text(call, reply)
+        return text[: len(text) // 2] if call.cut else text
+
+    def _full_text(self, call: Call, reply: Reply) -> str:
         if isinstance(reply, str):
             return reply
         if isinstance(reply, Fault):
-            answer = json.dumps(default_answer(call), ensure_ascii=False)
+            answer = json.dumps(default_answer(call, self.list_count), ensure_ascii=False)
             if reply.kind == "invalid":
                 return reply.text or '{"wrong": true}'
             if reply.kind == "truncate":
                 return answer[: len(answer) // 2]
             return answer
-        return json.dumps(reply if reply is not None else default_answer(call), ensure_ascii=False)
+        answer = reply if reply is not None else default_answer(call, self.list_count)
+        return json.dumps(answer, ensure_ascii=False)
 
     def _delta(self, call: Call, piece: str) -> dict[str, Any]:
         if call.body.get("tools"):

@@ -56,7 +56,7 @@ async def iter_events(
             fields[name] = value[1:] if value.startswith(" ") else value
 
 
-def token_text(events: list[SSE], stage: str, theme: int, topic: int) -> str:
+def token_text(events: list[SSE], stage: str, theme: int | None, topic: int | None) -> str:
     """Concatenate one stream's token deltas after its last `start` marker."""
     text = ""
     for event in events:

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from coursegen.exports import to_html
+from tests.exports.conftest import build_course
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM, default_answer
 from tests.web.conftest import (
     DONE_MS,
@@ -51,6 +53,8 @@ async def test_create_through_the_form_and_watch_it_written(
     )
     assert await page.locator("#status").get_attribute("data-status") == "running"
     assert await page.locator("#cancel").is_visible()
+    assert not await page.locator("#exports").is_visible()  # nothing to download yet
+    assert not await page.locator("#report").is_visible()  # the report comes at the end
     await page.screenshot(path=tmp_path / "writing.png")
 
     await wait_status(page, "completed")
@@ -58,6 +62,8 @@ async def test_create_through_the_form_and_watch_it_written(
     await assert_course_rendered(page, course)
     assert await page.locator("#status").inner_text() == "Completed"
     assert not await page.locator("#cancel").is_visible()
+    progress_text = await page.locator("#progress-text").inner_text()
+    assert progress_text.startswith("11 of 11 model calls") and "stage" not in progress_text
     progress = page.locator("#progress")
     assert await progress.get_attribute("value") == await progress.get_attribute("max")
     # Russian text, the lesson's Markdown as elements (never as HTML from the model).
@@ -65,12 +71,27 @@ async def test_create_through_the_form_and_watch_it_written(
     assert "самое главное" in await first.locator("strong").first.inner_text()
     assert await first.locator("pre.code code").inner_text() == "for i in range(3):\n    print(i)"
     assert await first.locator(".body ul > li").count() == 3
+    # The lesson's `##` heading is an h5 below the h4 topic, no smaller than its text.
+    sizes = await first.evaluate(
+        """(m) => [m.querySelector(".body h5"), m.querySelector(".body p")].map(
+             (e) => parseFloat(getComputedStyle(e).fontSize))"""
+    )
+    assert sizes[0] >= sizes[1], sizes
     assert await page.locator("#themes").get_attribute("lang") == "ru"
+    # The quality report panel, one row per section, as the report's summary has it.
+    report = (await client.get(f"/courses/{job}/report")).json()
+    rows = page.locator("#report-rows tr")
+    assert await rows.count() == len(report["summary"]) == 10
+    assert await rows.nth(0).inner_text() == "Shape\t" + report["summary"]["Shape"]
+    assert report["summary"]["Shape"].startswith("ok: asked 2×2")
     # Exports, regenerate buttons (completed), the recent list.
     hrefs = await page.locator("#exports a").evaluate_all("(as) => as.map((a) => a.href)")
     assert [h.rsplit("=", 1)[1] for h in hrefs] == ["md", "html", "scorm", "imscc"]
     exported = await client.get(hrefs[0])
     assert exported.status_code == 200 and "Основы Python" in exported.text
+    async with page.expect_download() as saved:
+        await page.locator("#exports a", has_text="Markdown").click()
+    assert (await saved.value).suggested_filename == "основы-python.md"  # RFC 6266 filename*
     assert await page.locator("li.theme .regen > summary").first.is_visible()
     recent = page.locator(f'#recent li[data-job="{job}"]')
     await recent.locator(".pill.completed").wait_for()
@@ -162,6 +183,7 @@ async def test_review_an_edited_outline(
     review = page.locator("#review")
     await review.wait_for()
     await wait_status(page, "awaiting_review")
+    assert not await page.locator("#exports").is_visible()  # the course is not written yet
     titles = review.locator(".rv-title")
     assert [await titles.nth(i).input_value() for i in range(3)] == [
         "Theme 1",
@@ -320,6 +342,9 @@ async def test_unknown_job_and_invalid_form(page: Any) -> None:
     await page.goto("/?job=0123456789abcdef")
     await page.wait_for_selector('#status[data-status="missing"]')
     assert await page.locator("#status").inner_text() == "There is no such course."
+    # Nothing to follow or do: no progress, no "0 of 0 model calls", no Cancel, no downloads.
+    for part in ("#progress", "#progress-text", "#cancel", "#exports", "#c-name", "#review"):
+        assert not await page.locator(part).is_visible(), part
     await page.goto("/#fedcba9876543210")  # the id may also be the fragment
     await page.wait_for_selector('#status[data-status="missing"]')
     await page.goto("/")
@@ -386,3 +411,114 @@ async def test_failed_topic_and_theme_are_shown_and_can_be_regenerated(
     await wait_status(page, "completed")
     assert not await theme_error.is_visible()
     await assert_course_rendered(page, (await snapshot(client, job))["course"])
+
+
+async def status_samples(page: Any, until: str) -> list[dict[str, Any]]:
+    """What the page shows, sampled until the status is `until`: the status line and what
+    is on screen of the course (themes, topics, lessons being written, written material)."""
+    samples: list[dict[str, Any]] = []
+    while not samples or samples[-1]["status"] != until:
+        samples.append(
+            await page.evaluate(
+                """() => ({
+                     status: document.querySelector("#status")?.dataset.status,
+                     line: document.querySelector("#status").textContent,
+                     themes: document.querySelectorAll("li.theme").length,
+                     topics: document.querySelectorAll("li.topic").length,
+                     writing: document.querySelectorAll('li.topic[data-state="writing"]').length,
+                     written: document.querySelectorAll(".material .badge").length})"""
+            )
+        )
+        await page.wait_for_timeout(20)
+    return samples
+
+
+async def test_the_status_names_the_stage_being_written(
+    page: Any, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.token_s = 0.02  # the outline alone takes about a second
+    await page.goto("/")
+    await page.get_by_label("Course name").fill("Stages")
+    await page.get_by_label("Themes").fill("2")
+    await page.get_by_label("Topics per theme").fill("2")
+    await page.get_by_role("button", name="Generate course").click()
+    samples = await status_samples(page, "completed")
+    running = [s for s in samples if s["status"] == "running"]
+    for sample in running:
+        if sample["themes"] and not sample["topics"]:  # the outline is there: topics next
+            assert sample["line"] == "Writing the course: topic lists…", sample
+        if sample["writing"] and not sample["written"]:  # the first lessons are being written
+            assert sample["line"] == "Writing the course: lessons…", sample
+    lines = {s["line"] for s in running}
+    assert {"Writing the course: outline…", "Writing the course: lessons…"} <= lines, lines
+    assert "stage" not in await page.locator("#progress-text").inner_text()
+
+
+async def test_a_new_course_is_listed_by_its_name_at_once(
+    page: Any, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.token_s = 0.05  # the outline takes seconds: the job has no outline yet
+    await page.goto("/")
+    await page.get_by_label("Course name").fill("Основы SQL")
+    await page.get_by_label("Themes").fill("1")
+    await page.get_by_label("Topics per theme").fill("1")
+    await page.get_by_role("button", name="Generate course").click()
+    await page.wait_for_url(re.compile(r"/\?job=[0-9a-f]+$"))
+    link = page.locator(f'#recent li[data-job="{job_of(page)}"] a')
+    await link.wait_for()
+    assert await page.locator("li.theme").count() == 0
+    assert await link.inner_text() == "Основы SQL"
+
+
+async def test_on_a_phone_the_course_comes_before_the_form(
+    page: Any, client: httpx.AsyncClient
+) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto("/")
+    form = await page.locator("#new-course").bounding_box()
+    intro = await page.locator("#intro").bounding_box()
+    assert form["y"] < intro["y"]  # nothing to show yet: the form first
+    response = await client.post(
+        "/courses", json={"course_name": "Phone", "options": {"themes": 1, "topics_per_theme": 1}}
+    )
+    await page.goto(f"/?job={response.json()['id']}")
+    await wait_status(page, "completed")
+    course = await page.locator("#course").bounding_box()
+    form = await page.locator("#new-course").bounding_box()
+    assert course["y"] < form["y"] and course["y"] < 844  # on the first screen
+    width = await page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390  # no sideways scrolling
+
+
+async def test_the_page_names_the_model_when_the_server_does(page: Any) -> None:
+    await page.goto("/")
+    await page.wait_for_load_state("networkidle")
+    assert not await page.locator("#model").is_visible()  # this server names none
+    healthz = {"status": "ok", "model": "openai:gpt-4o-mini"}
+    await page.route("**/healthz", lambda route: route.fulfill(json=healthz))
+    await page.reload()
+    await page.locator("#model").wait_for()
+    assert await page.locator("#model").inner_text() == "Model: openai:gpt-4o-mini"
+
+
+async def test_export_headings_are_never_smaller_than_the_text(browser: Any) -> None:
+    course = build_course()
+    polished = course.themes[1].topics[0].polished
+    assert polished is not None
+    polished.body_markdown = "## A\n\nText.\n\n### B\n\n#### C\n\nMore."
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        tab = await context.new_page()
+        await tab.set_content(to_html(course))
+        text, headings = await tab.evaluate(
+            """() => {
+                 const size = (e) => parseFloat(getComputedStyle(e).fontSize);
+                 const text = size(document.querySelector(".lesson p"));
+                 return [text, [...document.querySelectorAll(".lesson :is(h4, h5, h6)")]
+                   .map((h) => [h.tagName, h.textContent, size(h)])];
+               }"""
+        )
+    finally:
+        await context.close()
+    assert {name for _tag, name, _size in headings} >= {"A", "B", "C"}
+    assert all(size >= text for _tag, _name, size in headings), (text, headings)

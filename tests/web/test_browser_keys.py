@@ -63,7 +63,7 @@ async def test_page_asks_for_the_key_and_uses_it(
     await page.get_by_role("button", name="Use this key").click()
     await page.locator("#recent-empty").wait_for()
 
-    await page.get_by_label("Course name").fill("Keys")
+    await page.get_by_label("Course name").fill("Ключи Keys")
     await page.get_by_label("Themes").fill("1")
     await page.get_by_label("Topics per theme").fill("2")
     await page.get_by_role("button", name="Generate course").click()
@@ -88,8 +88,8 @@ async def test_page_asks_for_the_key_and_uses_it(
     async with page.expect_download() as download_info:
         await page.locator('#exports a[data-format="md"]').click()
     download = await download_info.value
-    assert download.suggested_filename == "keys.md"
-    assert "Keys" in (await download.path()).read_text(encoding="utf-8")
+    assert download.suggested_filename == "ключи-keys.md"  # from filename*, not "keys.md"
+    assert "Ключи Keys" in (await download.path()).read_text(encoding="utf-8")
 
     # Forgetting the key locks the page again.
     await page.locator("#key-panel > summary").click()

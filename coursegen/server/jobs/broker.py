@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 ControlHandler = Callable[[dict[str, Any]], Awaitable[None]]
 QUEUE_BATCHES = 256  # a subscriber this far behind re-reads from the store instead
 OVERFLOW: list[Event] = []  # sentinel batch: "you fell behind, re-read the log"
+RECONNECT_S = 1.0  # between the listener's attempts to reach Redis again
 
 
 class LocalBroker:
@@ -72,15 +73,23 @@ class RedisBroker(LocalBroker):
         super().__init__()
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(url)
+        # Bounded waits: a Redis that does not answer must not hold a request for ever.
+        self.redis = redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
         self.replica_id = replica_id
         self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen(await self._subscribe()))
+
+    async def _subscribe(self) -> Any:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.psubscribe(f"{self.EVENTS}*")
-        await pubsub.subscribe(self.CONTROL)
-        self._listener = asyncio.create_task(self._listen(pubsub))
+        try:
+            await pubsub.psubscribe(f"{self.EVENTS}*")
+            await pubsub.subscribe(self.CONTROL)
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        return pubsub
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -97,24 +106,53 @@ class RedisBroker(LocalBroker):
         await self.redis.publish(f"{self.EVENTS}{job_id}", payload)
 
     async def control(self, message: dict[str, Any]) -> None:
+        # This replica acts at once, Redis or not; the others hear it through Redis (and
+        # act twice on their own messages, which cancels and wakes allow).
+        await super().control(message)
         await self.redis.publish(self.CONTROL, orjson.dumps(message))
 
     async def _listen(self, pubsub: Any) -> None:
-        async with pubsub:
-            while True:
-                try:
-                    message = await pubsub.get_message(timeout=1.0)
-                except Exception:  # Redis hiccup: subscribers resync from the store
-                    log.exception("redis listener failed; retrying")
-                    await asyncio.sleep(1)
-                    continue
-                if message is not None:
-                    await self._dispatch(message)
+        """Relay messages for as long as the broker runs, across lost connections.
+
+        What was published while the connection was down is lost: subscribers resync from
+        the store, and cancels reach the job through the lease heartbeat.
+        """
+        while True:
+            try:
+                async with pubsub:
+                    await self._relay(pubsub)
+            except Exception as exc:
+                log.warning("redis listener lost its connection (%s); reconnecting", exc)
+            pubsub = await self._reconnect()
+
+    async def _reconnect(self) -> Any:
+        while True:
+            await asyncio.sleep(RECONNECT_S)
+            try:
+                await self.redis.ping()
+                pubsub = await self._subscribe()
+            except Exception as exc:
+                log.debug("redis listener cannot reconnect yet: %s", exc)
+                continue
+            log.warning("redis listener reconnected; messages sent meanwhile were missed")
+            return pubsub
+
+    async def _relay(self, pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            try:
+                await self._dispatch(message)
+            except Exception:  # one bad message must not stop the listener
+                log.exception("ignored a malformed message on %r", message.get("channel"))
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         channel = message["channel"].decode()
         body = orjson.loads(message["data"])
         if channel == self.CONTROL:
+            if not isinstance(body, dict):
+                raise ValueError(f"a control message must be a JSON object, not {body!r:.80}")
             if self.on_control is not None:
                 await self.on_control(body)
         elif body["from"] != self.replica_id:

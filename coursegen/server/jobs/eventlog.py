@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,8 @@ import orjson
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.store import Batch
+
+log = logging.getLogger(__name__)
 
 
 class JobEventLog:
@@ -71,13 +74,20 @@ class JobEventLog:
         self._events.extend(("token", event) for event in self._tokens.values())
         self._tokens.clear()
 
+    def enter_stage(self, stage: str) -> None:
+        """Queue a `stage` event when the course moves on to `stage`."""
+        if stage != self._stage:
+            self._stage = stage
+            self._events.append(("stage", {"stage": stage}))
+            self._fields["stage"] = stage
+            log.info("stage reached", extra={"cg_job_id": self.job_id, "cg_stage": stage})
+        self.writer.mark(self)
+
     def _course_changed(self) -> None:
         progress = self.snapshot.progress()
-        if progress["stage"] != self._stage:
-            self._stage = progress["stage"]
-            self._events.append(("stage", {"stage": self._stage}))
+        self.enter_stage(progress["stage"])
         self._events.append(("progress", progress))
-        self._fields.update(course=self.snapshot.course, progress=progress, stage=self._stage)
+        self._fields.update(course=self.snapshot.course, progress=progress)
 
     def take(self) -> Batch:
         """Hand everything buffered to the writer, JSON-encoded, and start a new buffer."""

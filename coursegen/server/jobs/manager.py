@@ -18,7 +18,9 @@ class JobManager:
     """This replica's worker: leases jobs from the shared store and runs them.
 
     A lease is renewed every `lease_s / 3`; a replica that dies stops renewing, and after
-    `lease_s` any other replica claims the job and resumes it from its checkpoint.
+    `lease_s` any other replica claims the job and resumes it from its checkpoint. Each
+    renewal also reads the jobs' durable `cancel_requested`, so a cancel stops its job within
+    one heartbeat even when the control message never arrived.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class JobManager:
         self.worker, self.max_running = worker, max_running
         self.lease_s, self.poll_s = lease_s, poll_s
         self.running: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()  # running jobs already told to stop for a cancel
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.draining = False
@@ -52,11 +55,18 @@ class JobManager:
 
     async def on_control(self, message: dict[str, Any]) -> None:
         """React to a control message from any replica: cancel a job here, or look for work."""
-        task = self.running.get(message.get("job_id", ""))
-        if message.get("kind") == "cancel" and task is not None:
-            self.runner.stop_reasons[message["job_id"]] = StopReason.CANCEL
-            task.cancel()
+        if message.get("kind") == "cancel":
+            self._cancel(str(message.get("job_id", "")))
         self.wake()
+
+    def _cancel(self, job_id: str) -> None:
+        """Stop a running job for its user's cancel (once, however many times it is asked)."""
+        task = self.running.get(job_id)
+        if task is None or job_id in self._cancelled:
+            return
+        self._cancelled.add(job_id)
+        self.runner.stop_reasons[job_id] = StopReason.CANCEL
+        task.cancel()
 
     async def _schedule(self) -> None:
         while not self.draining:
@@ -75,6 +85,8 @@ class JobManager:
             jobs += await self.store.claim(self.worker, self.lease_s, free)
         for job in jobs:
             if job.id not in self.running and not self.draining:
+                if job.cancel_requested:  # the runner closes it at once; nothing to stop
+                    self._cancelled.add(job.id)
                 self.running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                 metrics.JOBS_RUNNING.set(len(self.running))
 
@@ -87,6 +99,7 @@ class JobManager:
             log.exception("job %s crashed its runner", job.id)
         finally:
             self.running.pop(job.id, None)
+            self._cancelled.discard(job.id)
             metrics.JOBS_RUNNING.set(len(self.running))
             with contextlib.suppress(Exception):
                 await self.store.release(self.worker, [job.id])
@@ -101,10 +114,13 @@ class JobManager:
             except Exception:
                 log.exception("renewing leases failed")
                 continue
-            for job_id in set(ids) - held:
-                if (task := self.running.get(job_id)) is not None:
-                    self.runner.stop_reasons[job_id] = StopReason.LEASE_LOST
-                    task.cancel()
+            for job_id in ids:
+                if job_id not in held:
+                    if (task := self.running.get(job_id)) is not None:
+                        self.runner.stop_reasons[job_id] = StopReason.LEASE_LOST
+                        task.cancel()
+                elif held[job_id]:
+                    self._cancel(job_id)
 
     async def drain(self) -> None:
         """Stop taking work and hand running jobs back (checkpointed) for others to resume."""

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, json_integer
+from coursegen.chains.schemas import CourseRequest, CourseUsage, EditedOutline, json_integer
 
 
 class JobStatus(StrEnum):
@@ -45,6 +45,7 @@ class Job(BaseModel):
     runs: int = 0
     created_at: float
     updated_at: float
+    report: dict[str, Any] | None = None
 
 
 class Event(BaseModel):
@@ -53,6 +54,21 @@ class Event(BaseModel):
     id: int
     type: str
     data: str
+
+
+class CourseJobRequest(CourseRequest):
+    """Body of POST /courses: the course to write, and who to tell when it is done."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Where to POST signed course.* webhooks (https); the API key's default "
+        "webhook URL when unset. See docs/webhooks.md.",
+    )
+
+    def course_request(self) -> CourseRequest:
+        """The course part alone, as the job stores it."""
+        return CourseRequest.model_validate(self.model_dump(exclude={"webhook_url"}))
 
 
 class JobCreated(BaseModel):
@@ -97,7 +113,11 @@ class ReviewAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     approve: StrictBool = Field(default=True, description="Approve and continue.")
-    outline: Outline | None = Field(default=None, description="Edited outline to continue with.")
+    outline: EditedOutline | None = Field(
+        default=None,
+        description="Edited outline to continue with: 1–12 themes (its count replaces the "
+        "requested one), titles of at most 200 and descriptions of at most 2,000 characters.",
+    )
 
 
 class RegenerateRequest(BaseModel):

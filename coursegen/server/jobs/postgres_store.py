@@ -53,6 +53,17 @@ class PostgresJobStore(SqlJobStore):
     def for_update(self) -> str:
         return " FOR UPDATE"
 
+    def lock_owner(self) -> str:
+        # Under READ COMMITTED two transactions would both count the same free slot; the
+        # transaction-scoped advisory lock (namespace 7411, the owner's hash) queues them.
+        return "SELECT pg_advisory_xact_lock(7411, hashtext(?)) AS locked"
+
+    def columns_query(self) -> str:
+        return (
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_name = 'coursegen_jobs' AND table_schema = current_schema()"
+        )
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self.pool.connection() as conn, conn.transaction():

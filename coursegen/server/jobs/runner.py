@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -11,12 +12,17 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from coursegen.chains.language import course_language
+from coursegen.chains.model_info import ModelInfo, public_url
 from coursegen.chains.models import ProviderConfigError
-from coursegen.chains.schemas import CourseUsage, Stage, TokenUsage
-from coursegen.chains.structured import StructuredOutputError
+from coursegen.chains.plan import glossary
+from coursegen.chains.schemas import CourseTheme, CourseUsage, Stage, TokenUsage
+from coursegen.chains.shape import ShortAnswerError
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
+from coursegen.quality.report import build_report
 from coursegen.server import metrics
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -36,21 +42,51 @@ class StopReason:
     LEASE_LOST = "lease_lost"
 
 
+def _provider_url(exc: BaseException) -> str | None:
+    """The base URL of the provider call that failed (no credentials, no query)."""
+    request = getattr(exc, "request", None)
+    url = public_url(str(request.url)) if request is not None else None
+    return url.removesuffix("/chat/completions") if url else None
+
+
 def error_of(exc: BaseException) -> dict[str, Any]:
-    """Describe a job failure as an `error` event: code, message, retryable."""
+    """Describe a job failure as an `error` event: code, message, retryable.
+
+    A provider error names the server it came from ("Connection error." alone does not
+    say which of several configured URLs is wrong).
+    """
     if isinstance(exc, BudgetExceeded):
         code, retryable = "budget_exceeded", False
     elif isinstance(exc, ProviderConfigError):
         code, retryable = "provider_config", False
     elif isinstance(exc, StructuredOutputError):
         code, retryable = "invalid_output", True
+    elif isinstance(exc, ShortAnswerError):
+        code, retryable = "short_output", True
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         code, retryable = "provider_auth", False
-    elif isinstance(exc, openai.APIError):
+    elif isinstance(exc, openai.APIError | TruncatedAnswer):
         code, retryable = "provider_error", True
     else:
         code, retryable = "internal", True
-    return {"code": code, "message": f"{type(exc).__name__}: {exc}", "retryable": retryable}
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, openai.APIError) and (url := _provider_url(exc)):
+        message += f" (provider at {url})"
+    return {"code": code, "message": message, "retryable": retryable}
+
+
+def language_warning(model: ModelInfo, job: Job) -> dict[str, Any] | None:
+    """The `warning` a job gets when the model does not write its language well."""
+    language = course_language(job.request)
+    if model.languages is None or language in model.languages:
+        return None
+    return {
+        "code": "model_language",
+        "message": f"the {model.kind} model {model.name} writes {', '.join(model.languages)} "
+        f"only (demo quality): this {language} course will read badly. Use a real model: "
+        "set OPENAI_API_KEY, or COURSEGEN_BASE_URL and COURSEGEN_MODEL for an "
+        "OpenAI-compatible server (see README.md).",
+    }
 
 
 def initial_course(job: Job) -> dict[str, Any]:
@@ -73,6 +109,7 @@ class JobRunner:
         regenerate_graph: CompiledStateGraph,
         writer: EventWriter,
         worker: str,
+        model: ModelInfo,
         token_budget: int | None = None,
         *,
         sources: SourceStore | None = None,
@@ -80,6 +117,7 @@ class JobRunner:
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
         self.writer, self.worker = writer, worker
+        self.model = model
         self.token_budget = token_budget
         self.sources, self.source_top_k = sources, source_top_k
         self.stop_reasons: dict[str, str] = {}
@@ -93,29 +131,43 @@ class JobRunner:
             self.worker,
             CourseSnapshot(job.course or initial_course(job)),
         )
+        started, usage = time.monotonic(), [job.usage]
         if job.cancel_requested:
             await self._finish(events, JobStatus.CANCELLED)
             return
-        usage = job.usage
+        action = job.action or {"kind": "start"}
+        log.info("job started", extra={"cg_action": action["kind"], "cg_model": self.model.line()})
         try:
             async with events.flushing():
-                events.emit("status", {"status": JobStatus.RUNNING.value})
+                model = self.model.model_dump()
+                events.emit("status", {"status": JobStatus.RUNNING.value, "model": model})
                 events.set_fields(status=JobStatus.RUNNING)
-                action = job.action or {"kind": "start"}
+                if job.stage is None:  # a new course: no call has finished to name its stage
+                    events.enter_stage("outline")
                 if action["kind"] == "regenerate":
                     status = await self._regenerate(job, action, events, usage)
                 else:
                     status = await self._generate(job, action, events, usage)
             await self._finish(events, status)
+            self._log_end(status, started, usage[0])
         except asyncio.CancelledError:
             reason = self.stop_reasons.pop(job.id, StopReason.SHUTDOWN)
             if reason == StopReason.CANCEL:
                 await asyncio.shield(self._finish(events, JobStatus.CANCELLED))
+                self._log_end(JobStatus.CANCELLED, started, usage[0])
                 return
+            log.info("job handed back", extra={"cg_reason": reason})
             raise
         except Exception as exc:
-            log.exception("job %s failed", job.id)
-            await self._finish(events, JobStatus.FAILED, error_of(events.failure or exc))
+            error = error_of(events.failure or exc)
+            extra = {"cg_code": error["code"], "cg_reason": error["message"]}
+            log.exception("job failed", extra={**extra, "cg_seconds": _since(started)})
+            await self._finish(events, JobStatus.FAILED, error)
+
+    def _log_end(self, status: JobStatus, started: float, usage: CourseUsage) -> None:
+        what = "job awaiting review" if status == JobStatus.AWAITING_REVIEW else "job finished"
+        extra = {"cg_status": status.value, "cg_seconds": _since(started)}
+        log.info(what, extra={**extra, "cg_usage": usage.total.model_dump()})
 
     async def _finish(
         self, events: JobEventLog, status: JobStatus, error: dict[str, Any] | None = None
@@ -182,26 +234,28 @@ class JobRunner:
         return BudgetExceeded(f"{spent} tokens spent; the job's budget is {self.token_budget}")
 
     async def _generate(
-        self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
+        self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
         config = self._config(job, job.id)
         events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
             inputs: Any = {"request": job.request}
+            if warning := language_warning(self.model, job):
+                events.emit("warning", warning)
         elif state.interrupts:
             if action["kind"] != "resume":
                 return await self._await_review(events, state.interrupts[0].value)
             inputs = Command(resume=action["value"])
         else:
             inputs = None  # continue from the last checkpoint
-        running = [usage]
         if state.next or not state.values:
             interrupt = await self._stream(self.graph, inputs, config, events, running)
             if interrupt is not None:
                 return await self._await_review(events, interrupt)
         final = (await self.graph.aget_state(config)).values
         self._complete(events, final["course"].model_dump(mode="json"))
+        await self._report(job, events)
         return JobStatus.COMPLETED
 
     def _config(self, job: Job, thread_id: str) -> RunnableConfig:
@@ -233,7 +287,7 @@ class JobRunner:
         events.set_fields(course=course, usage=course["usage"])
 
     async def _regenerate(
-        self, job: Job, action: dict[str, Any], events: JobEventLog, usage: CourseUsage
+        self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
         config = self._config(job, f"{job.id}:regenerate:{action['id']}")
         course = events.snapshot.course
@@ -249,12 +303,34 @@ class JobRunner:
                 "instructions": action.get("instructions", ""),
             }
         )
-        running = [usage]
         await self._stream(self.regenerate_graph, inputs, config, events, running)
         merged = dict(events.snapshot.course)
         merged["usage"] = running[0].model_dump(mode="json")
+        # A rewritten lesson may define other terms: the glossary follows the lessons.
+        themes = [CourseTheme.model_validate(t) for t in merged.get("themes", [])]
+        merged["glossary"] = [g.model_dump(mode="json") for g in glossary(themes)]
         self._complete(events, merged)
+        await self._report(job, events)
         return JobStatus.COMPLETED
+
+    async def _report(self, job: Job, events: JobEventLog) -> None:
+        """Measure the finished course: a `report` event, and the report kept with the job."""
+        course = events.snapshot.course
+        try:
+            # Off the event loop: detection and similarity take a CPU for a moment.
+            report = await asyncio.to_thread(
+                build_report, job.request, course, self.model.priced_as
+            )
+        except Exception:  # a measuring bug must not cost the user the course
+            log.exception("job %s: the quality report failed", job.id)
+            return
+        data = report.model_dump(mode="json")
+        events.emit("report", data)
+        events.set_fields(report=data)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
 
 
 def new_action(kind: str, **fields: Any) -> dict[str, Any]:

@@ -1,27 +1,33 @@
 """Carry out the jobs API's operations on the store, and wake the workers that act on them."""
 
+import logging
 import time
 import uuid
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.chains.schemas import CourseRequest
 from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.checkpointer import threads_with_prefix
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
-from coursegen.server.jobs.runner import new_action
+from coursegen.server.jobs.outbox import WebhookTarget
+from coursegen.server.jobs.runner import initial_course, new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
 from coursegen.server.sources.store import SourceStore
+
+log = logging.getLogger(__name__)
 
 
 class JobConflict(RuntimeError):
     """The job is not in a state that allows the operation."""
 
 
-class TooManyJobs(RuntimeError):
-    """The owner already has as many queued and running jobs as allowed."""
+class IdempotencyKeyReused(RuntimeError):
+    """The Idempotency-Key was used before with another request body."""
 
 
 class JobService:
@@ -43,12 +49,17 @@ class JobService:
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(
-        self, request: CourseRequest, owner: str, idempotency_key: str | None
+        self,
+        request: CourseRequest,
+        owner: str,
+        idempotency_key: str | None,
+        webhook: WebhookTarget | None = None,
     ) -> tuple[Job, bool]:
-        if idempotency_key and (same := await self.store.get_by_key(owner, idempotency_key)):
-            return same, False
-        if await self.store.count_active(owner) >= self.max_jobs_per_owner:
-            raise TooManyJobs(f"{self.max_jobs_per_owner} jobs are already queued or running")
+        """Start a job, or return the one this idempotency key made (TooManyJobs when full).
+
+        A key used before with another body raises IdempotencyKeyReused: answering with the
+        first job would silently drop the second request.
+        """
         now = time.time()
         job = Job(
             id=uuid.uuid4().hex,
@@ -59,10 +70,17 @@ class JobService:
             created_at=now,
             updated_at=now,
         )
-        job, created = await self.store.create(job)
+        job.course = initial_course(job)  # a queued job is listed by its name, not its id
+        job, created = await self.store.create(job, self.max_jobs_per_owner, webhook)
+        if not created and job.request.model_dump(mode="json") != request.model_dump(mode="json"):
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency_key!r} was already used with another body "
+                f"(job {job.id}); send a new key for a new request"
+            )
         if created:
+            log.info("job created", extra={"cg_job_id": job.id, "cg_owner": owner})
             metrics.JOBS_CREATED.inc()
-            await self.broker.control({"kind": "wake"})
+            await self._notify({"kind": "wake"})
         return job, created
 
     async def get(self, job_id: str, owner: str) -> Job | None:
@@ -77,7 +95,7 @@ class JobService:
         if job.status == JobStatus.AWAITING_REVIEW:
             fields["status"] = JobStatus.QUEUED  # a worker picks it up to close it
         await self.store.update(job.id, fields)
-        await self.broker.control({"kind": "cancel", "job_id": job.id})
+        await self._notify({"kind": "cancel", "job_id": job.id})
         return await self.store.get(job.id) or job
 
     async def review(self, job: Job, answer: ReviewAnswer) -> Job:
@@ -113,11 +131,26 @@ class JobService:
             job.id, {"action": action, "status": JobStatus.QUEUED}, statuses=statuses
         ):
             raise JobConflict("the job changed meanwhile; read it again")
-        await self.broker.control({"kind": "wake"})
+        await self._notify({"kind": "wake"})
         return await self.store.get(job.id) or job
+
+    async def _notify(self, message: dict[str, Any]) -> None:
+        """Tell the workers at once; without Redis they still see it in the store (the
+        scheduler's poll, the lease heartbeat's cancel check), so a failure only delays."""
+        try:
+            await self.broker.control(message)
+        except Exception as exc:
+            log.warning(
+                "could not send %s to the workers (%s); they read it from the store",
+                message.get("kind"),
+                exc,
+            )
 
     async def delete(self, job: Job) -> None:
         if job.status not in TERMINAL:
             await self.cancel(job)
         await self.store.delete(job.id)
-        await self.checkpointer.adelete_thread(job.id)
+        # The job's own thread, and one per regeneration (each holds the request and the
+        # instructions it was given): none may outlive the job.
+        for thread in [job.id, *await threads_with_prefix(self.checkpointer, f"{job.id}:")]:
+            await self.checkpointer.adelete_thread(thread)

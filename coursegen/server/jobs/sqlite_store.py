@@ -37,8 +37,9 @@ class SqliteJobStore(SqlJobStore):
     statements, one hop between the threads instead of five).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="coursegen-sqlite")
         # One connection: transactions must not interleave on it.
@@ -58,10 +59,11 @@ class SqliteJobStore(SqlJobStore):
         await super().setup()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=10000")
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
@@ -74,6 +76,9 @@ class SqliteJobStore(SqlJobStore):
 
     def for_update(self) -> str:
         return ""
+
+    def columns_query(self) -> str:
+        return "SELECT name FROM pragma_table_info('coursegen_jobs')"
 
     async def append_many(self, batches: Sequence[Batch]) -> list[list[Event] | LeaseLost]:
         if not batches:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from coursegen.server.jobs import outbox
 from coursegen.server.jobs.models import Event, Job, JobStatus
 
 SCHEMA = [
@@ -18,7 +19,8 @@ SCHEMA = [
         error TEXT, last_event_id INTEGER NOT NULL DEFAULT 0, action TEXT,
         cancel_requested INTEGER NOT NULL DEFAULT 0, idempotency_key TEXT, lease_owner TEXT,
         lease_expires_at DOUBLE PRECISION, runs INTEGER NOT NULL DEFAULT 0,
-        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+        report TEXT)""",
     "CREATE UNIQUE INDEX IF NOT EXISTS coursegen_jobs_idem "
     "ON coursegen_jobs (owner, idempotency_key)",
     "CREATE INDEX IF NOT EXISTS coursegen_jobs_list ON coursegen_jobs (owner, created_at, id)",
@@ -26,8 +28,11 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS coursegen_events (
         job_id TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
         PRIMARY KEY (job_id, id))""",
+    *outbox.SCHEMA,
 ]
-JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action")
+# Columns added to coursegen_jobs since its first release: setup() adds them to older tables.
+ADDED_COLUMNS = {"report": "TEXT"}
+JSON_COLUMNS = ("request", "progress", "course", "usage", "error", "action", "report")
 COLUMNS = (
     "id",
     "owner",
@@ -47,12 +52,17 @@ COLUMNS = (
     "runs",
     "created_at",
     "updated_at",
+    "report",
 )
 RUNNABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 class LeaseLost(RuntimeError):
     """This worker no longer owns the job; another replica has taken it over."""
+
+
+class TooManyJobs(RuntimeError):
+    """The owner already has as many queued and running jobs as allowed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,7 @@ class AppendPlan:
         self.results: list[list[Event] | LeaseLost] = []
         self.inserts: list[tuple[str, int, str, str]] = []
         self.updates: dict[tuple[str, ...], list[list[Any]]] = {}
+        self.webhooks: list[list[Any]] = []  # outbox rows of the status changes
         now = time.time()
         for batch in batches:
             row = held.get(batch.job_id)
@@ -86,6 +97,8 @@ class AppendPlan:
             fields = {**batch.fields, "last_event_id": row["last_event_id"], "updated_at": now}
             values = [_encode(k, v) for k, v in fields.items()]
             self.updates.setdefault(tuple(fields), []).append([*values, batch.job_id])
+            if (webhook := outbox.enqueue_params(batch.job_id, batch.fields)) is not None:
+                self.webhooks.append(webhook)
             self.results.append(stored)
 
     @staticmethod
@@ -112,6 +125,8 @@ class AppendPlan:
         for names, params in self.updates.items():
             sets = ", ".join(f"{k} = ?" for k in names)
             out.append((f"UPDATE coursegen_jobs SET {sets} WHERE id = ?", params))
+        if self.webhooks:  # after the updates: the outbox copies the rows as they now are
+            out.append((outbox.ENQUEUE, self.webhooks))
         return out
 
 
@@ -154,33 +169,68 @@ class SqlJobStore(ABC):
     def for_update(self) -> str:
         """Row-lock suffix for SELECT inside a transaction ('' where unsupported)."""
 
+    @abstractmethod
+    def columns_query(self) -> str:
+        """A query whose rows' `name` are the columns of coursegen_jobs."""
+
     async def setup(self) -> None:
         async with self.transaction() as tx:
             for statement in SCHEMA:
                 await tx.run(statement)
+            have = {row["name"] for row in await tx.fetch(self.columns_query())}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in have:
+                    await tx.run(f"ALTER TABLE coursegen_jobs ADD COLUMN {column} {kind}")
 
     @abstractmethod
     async def close(self) -> None:
         """Release connections."""
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
-        """Insert a job; with an idempotency key already used, return that job and False."""
+    def lock_owner(self) -> str | None:
+        """A statement that serialises one owner's admissions until the transaction ends.
+
+        None where a write transaction already excludes every other writer (SQLite's BEGIN
+        IMMEDIATE); `?` is the owner.
+        """
+        return None
+
+    async def create(
+        self,
+        job: Job,
+        max_active: int | None = None,
+        webhook: outbox.WebhookTarget | None = None,
+    ) -> tuple[Job, bool]:
+        """Insert a job (and where its webhooks go); with an idempotency key already used,
+        return that job and False.
+
+        Raise TooManyJobs when the owner already has `max_active` queued or running jobs. The
+        key lookup, the count and the insert are one transaction under the owner's lock, so
+        concurrent requests cannot all see a free slot.
+        """
         names = ", ".join(COLUMNS)
-        marks = ", ".join("?" for _ in COLUMNS)
         values = [_encode(c, getattr(job, c)) for c in COLUMNS]
         async with self.transaction() as tx:
-            inserted = await tx.run(
-                f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks}) "
-                "ON CONFLICT (owner, idempotency_key) DO NOTHING",
-                values,
-            )
-            if inserted:
-                return job, True
-            rows = await tx.fetch(
-                f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
-                (job.owner, job.idempotency_key),
-            )
-        return _job(rows[0]), False
+            if (lock := self.lock_owner()) is not None:
+                await tx.fetch(lock, (job.owner,))
+            if job.idempotency_key is not None:
+                rows = await tx.fetch(
+                    f"SELECT {names} FROM coursegen_jobs WHERE owner = ? AND idempotency_key = ?",
+                    (job.owner, job.idempotency_key),
+                )
+                if rows:
+                    return _job(rows[0]), False
+            if max_active is not None:
+                active = await tx.fetch(
+                    "SELECT COUNT(*) AS n FROM coursegen_jobs WHERE owner = ? AND status IN (?, ?)",
+                    (job.owner, *RUNNABLE),
+                )
+                if int(active[0]["n"]) >= max_active:
+                    raise TooManyJobs(f"{max_active} jobs are already queued or running")
+            marks = ", ".join("?" for _ in COLUMNS)
+            await tx.run(f"INSERT INTO coursegen_jobs ({names}) VALUES ({marks})", values)
+            if webhook is not None:
+                await tx.run(outbox.ADD_TARGET, (job.id, webhook.url, webhook.key_id))
+        return job, True
 
     async def get_by_key(self, owner: str, idempotency_key: str) -> Job | None:
         async with self.transaction() as tx:
@@ -224,6 +274,8 @@ class SqlJobStore(ABC):
     async def delete(self, job_id: str) -> bool:
         async with self.transaction() as tx:
             await tx.run("DELETE FROM coursegen_events WHERE job_id = ?", (job_id,))
+            for statement in outbox.DELETE_JOB:
+                await tx.run(statement, (job_id,))
             return bool(await tx.run("DELETE FROM coursegen_jobs WHERE id = ?", (job_id,)))
 
     async def update(
@@ -291,10 +343,11 @@ class SqlJobStore(ABC):
                 claimed.append(job)
         return claimed
 
-    async def renew(self, worker: str, job_ids: Sequence[str], ttl_s: float) -> set[str]:
-        """Extend this worker's leases; return the ids it still holds."""
+    async def renew(self, worker: str, job_ids: Sequence[str], ttl_s: float) -> dict[str, bool]:
+        """Extend this worker's leases; return the ids it still holds, each with whether a
+        cancel of it has been requested."""
         if not job_ids:
-            return set()
+            return {}
         marks = ", ".join("?" for _ in job_ids)
         async with self.transaction() as tx:
             await tx.run(
@@ -303,10 +356,11 @@ class SqlJobStore(ABC):
                 (time.time() + ttl_s, worker, *job_ids),
             )
             rows = await tx.fetch(
-                f"SELECT id FROM coursegen_jobs WHERE lease_owner = ? AND id IN ({marks})",
+                "SELECT id, cancel_requested FROM coursegen_jobs "
+                f"WHERE lease_owner = ? AND id IN ({marks})",
                 (worker, *job_ids),
             )
-        return {r["id"] for r in rows}
+        return {r["id"]: bool(r["cancel_requested"]) for r in rows}
 
     async def release(self, worker: str, job_ids: Sequence[str] | None = None) -> None:
         """Give leases back so that another worker can take the jobs at once."""

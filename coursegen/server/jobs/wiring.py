@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
+from coursegen.chains.model_info import ModelInfo
 from coursegen.graph.graph import make_regenerate_builder
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
@@ -23,6 +24,8 @@ from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.settings import Settings
 from coursegen.server.sources.dialects import source_store
+from coursegen.server.webhooks.deliveries import DeliveryStore
+from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
 
 log = logging.getLogger(__name__)
 NO_KEYS_ON_NETWORK = (
@@ -55,7 +58,24 @@ def job_store(settings: Settings) -> SqlJobStore:
 
         assert settings.database_url is not None
         return PostgresJobStore(settings.database_url)
-    return SqliteJobStore(settings.sqlite_path)
+    return SqliteJobStore(settings.sqlite_path, settings.sqlite_busy_timeout_s)
+
+
+async def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> WebhookSender:
+    """This replica's webhook loop, configured by the settings."""
+    deliveries = DeliveryStore(store)
+    if not settings.uses_postgres:
+        await deliveries.release_all()
+    secret = settings.webhook_secret
+    config = SenderConfig(
+        secret=secret.get_secret_value() if secret else None,
+        allow_private=settings.webhook_allow_private,
+        timeout_s=settings.webhook_timeout_s,
+        retry_base_s=settings.webhook_retry_base_s,
+        window_s=settings.webhook_retry_window_s,
+        public_url=settings.public_url,
+    )
+    return WebhookSender(deliveries, config, worker)
 
 
 @asynccontextmanager
@@ -64,6 +84,7 @@ async def open_jobs(
     graph: CompiledStateGraph,
     checkpointer: BaseCheckpointSaver,
     model: BaseChatModel,
+    model_info: ModelInfo,
 ) -> AsyncIterator[JobService]:
     """Start the store, broker and this replica's worker; drain and close them on exit."""
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
@@ -85,6 +106,7 @@ async def open_jobs(
         regenerate,
         writer,
         worker,
+        model_info,
         settings.job_token_budget,
         sources=sources,
         source_top_k=settings.source_top_k,
@@ -110,9 +132,12 @@ async def open_jobs(
     )
     service.manager = manager
     await manager.start()
+    sender = await webhook_sender(settings, store, worker)
+    sender.start()
     try:
         yield service
     finally:
+        await sender.close()
         await manager.drain()
         await writer.close()
         await broker.close()

@@ -1,5 +1,6 @@
 """Serve the durable jobs API: create, read, follow (SSE), review, regenerate, cancel, delete."""
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -12,33 +13,52 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.chains.schemas import CourseRequest
 from coursegen.exports import export_course
+from coursegen.quality.model import QualityReport
+from coursegen.quality.report import build_report
 from coursegen.server import metrics
+from coursegen.server.apikeys import ApiKey
 from coursegen.server.deps import (
+    ApiKeyDep,
     BrokerDep,
     JobDep,
     OwnerDep,
     ServiceDep,
+    SettingsDep,
     StoreDep,
     WriterDep,
     get_runs,
     get_writer,
 )
+from coursegen.server.downloads import attachment
 from coursegen.server.jobs.models import (
+    CourseJobRequest,
     Event,
     Job,
     JobCreated,
     JobPage,
     JobSnapshot,
+    JobStatus,
     Progress,
     RegenerateRequest,
     ReviewAnswer,
 )
-from coursegen.server.jobs.service import JobConflict, TooManyJobs
+from coursegen.server.jobs.outbox import WebhookTarget
+from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, JobService
+from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
+from coursegen.server.settings import Settings
+from coursegen.server.webhooks.choose import job_webhook
+from coursegen.server.webhooks.keys import KeyWebhooks
+from coursegen.server.webhooks.targets import TargetRefused
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
+# Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
+MAX_EVENT_ID = 2**63 - 1
+# LF, not sse-starlette's default CRLF: clients that split lines on "\n" keep a stray "\r"
+# (an id of "684\r" that they then send back as Last-Event-ID).
+SSE_SEP = "\n"
 
 
 class ErrorBody(BaseModel):
@@ -51,11 +71,14 @@ ERRORS: dict[int, str] = {
     400: "The body cannot be parsed (it is not UTF-8 text, for instance).",
     401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
     402: "A LangServe course run spent more tokens than its budget (`budget_exceeded`).",
+    403: "A state-changing request from a foreign `Origin` (a page on another site).",
     404: "No such job among the caller's.",
     409: "The job's state does not allow this.",
     413: "The body is over the server's limit.",
+    415: "A body that is not `Content-Type: application/json`.",
     429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
     "count alike); see Retry-After.",
+    503: "The write rate cannot be counted (Redis is unreachable); see Retry-After.",
 }
 
 
@@ -70,8 +93,10 @@ router = APIRouter(prefix="/courses", tags=["courses"], responses=errors(401))
 def encode_event(event: Event) -> bytes:
     """One stored event as an SSE message (its data is one line of JSON, as stored)."""
     if "\n" in event.data or "\r" in event.data:  # not from orjson: let the library split it
-        return ServerSentEvent(data=event.data, event=event.type, id=str(event.id)).encode()
-    return f"id: {event.id}\r\nevent: {event.type}\r\ndata: {event.data}\r\n\r\n".encode()
+        return ServerSentEvent(
+            data=event.data, event=event.type, id=str(event.id), sep=SSE_SEP
+        ).encode()
+    return f"id: {event.id}\nevent: {event.type}\ndata: {event.data}\n\n".encode()
 
 
 def snapshot(job: Job) -> JobSnapshot:
@@ -90,31 +115,42 @@ def snapshot(job: Job) -> JobSnapshot:
     )
 
 
-@router.post("", status_code=202, response_model=JobCreated, responses=errors(400, 413, 429))
+@router.post(
+    "", status_code=202, response_model=JobCreated, responses=errors(400, 403, 413, 415, 429, 503)
+)
 async def create_course(
-    request: CourseRequest,
+    request: CourseJobRequest,
     response: Response,
     service: ServiceDep,
     owner: WriterDep,
+    key: ApiKeyDep,
+    settings: SettingsDep,
     runs: Annotated[RunSlots, Depends(get_runs)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
     await _check_sources(service, owner, request)
+    webhook = await _webhook(request.webhook_url, key, service, settings)
     # The owner's LangServe runs take job slots too (a replayed request needs none).
     if runs.active(owner) and not (
         idempotency_key and await service.store.get_by_key(owner, idempotency_key)
     ):
         await runs.admit_job(owner)
     try:
-        job, _ = await service.create(request, owner, idempotency_key)
+        job, _ = await service.create(request.course_request(), owner, idempotency_key, webhook)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
+    except IdempotencyKeyReused as exc:
+        # 422, as the IETF Idempotency-Key draft has it, shaped like every other 422.
+        error = {"type": "idempotency_key_reused", "loc": ("header", "idempotency-key")}
+        raise RequestValidationError(
+            [{**error, "msg": str(exc), "input": idempotency_key}]
+        ) from exc
     response.headers["Location"] = f"/courses/{job.id}"
     return JobCreated(id=job.id, status=job.status, events_url=f"/courses/{job.id}/events")
 
 
-@router.post("/estimate", response_model=Estimate, responses=errors(400, 413))
+@router.post("/estimate", response_model=Estimate, responses=errors(400, 403, 413, 415))
 async def estimate(request: CourseRequest, owner: OwnerDep) -> Estimate:
     """Predict the LLM calls (exact for given counts) and tokens (rough) of a course."""
     return estimate_course(request)
@@ -151,8 +187,10 @@ async def course_events(
     job: JobDep,
     store: StoreDep,
     broker: BrokerDep,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")
+    ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: the job's log from the start (or after an id), then live."""
     start = last_event_id if last_event_id is not None else (after or 0)
@@ -166,17 +204,15 @@ async def course_events(
         finally:
             metrics.SSE_SUBSCRIBERS.dec()
 
-    return EventSourceResponse(stream(), ping=HEARTBEAT_S, headers={"X-Accel-Buffering": "no"})
+    return EventSourceResponse(
+        stream(), ping=HEARTBEAT_S, sep=SSE_SEP, headers={"X-Accel-Buffering": "no"}
+    )
 
 
-@router.post(
-    "/{job_id}/cancel",
-    response_model=JobSnapshot,
-    dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
-)
+# Cancel and delete stop spending: they never depend on the rate limiter (nor on Redis).
+@router.post("/{job_id}/cancel", response_model=JobSnapshot, responses=errors(403, 404))
 async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
-    """Stop the job and the provider calls in flight; idempotent."""
+    """Stop the job and the provider calls in flight; idempotent, never rate-limited."""
     return snapshot(await service.cancel(job))
 
 
@@ -184,7 +220,7 @@ async def cancel_course(job: JobDep, service: ServiceDep) -> JobSnapshot:
     "/{job_id}/review",
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 403, 404, 409, 413, 415, 429, 503),
 )
 async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) -> JobSnapshot:
     """Approve the outline, or send an edited one, and let generation continue."""
@@ -199,7 +235,7 @@ async def review_course(job: JobDep, answer: ReviewAnswer, service: ServiceDep) 
     status_code=202,
     response_model=JobSnapshot,
     dependencies=[Depends(get_writer)],
-    responses=errors(400, 404, 409, 413, 429),
+    responses=errors(400, 403, 404, 409, 413, 415, 429, 503),
 )
 async def regenerate_course(
     job: JobDep, ask: RegenerateRequest, service: ServiceDep
@@ -209,6 +245,29 @@ async def regenerate_course(
         return snapshot(await service.regenerate(job, ask))
     except JobConflict as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+async def course_report(job: Job) -> dict[str, Any]:
+    """The stored report of a completed job (measured now for one finished before reports)."""
+    if job.status != JobStatus.COMPLETED or not job.course:
+        raise HTTPException(
+            status_code=409, detail=f"job is {job.status.value}: the report comes when it completes"
+        )
+    if job.report is not None:
+        return job.report
+    course = {
+        **job.course,
+        "usage": job.usage.model_dump(),
+        "language": job.course.get("language") or "en",
+    }
+    report = await asyncio.to_thread(build_report, job.request, course)
+    return report.model_dump(mode="json")
+
+
+@router.get("/{job_id}/report", response_model=QualityReport, responses=errors(404, 409))
+async def get_report(job: JobDep) -> dict[str, Any]:
+    """The course's quality report: shape, language, overlap, readability, usage and more."""
+    return await course_report(job)
 
 
 @router.get(
@@ -221,28 +280,30 @@ async def regenerate_course(
 async def export_course_file(
     job: JobDep,
     format: Annotated[ExportName, Query(description="md, html, scorm (1.2) or imscc (1.3)")],
+    report: Annotated[bool, Query(description="html only: append the quality report.")] = False,
 ) -> Response:
     """Download the course as Markdown, standalone HTML, SCORM 1.2 or IMS Common Cartridge."""
     if not job.course or not job.course.get("themes"):
         raise HTTPException(status_code=409, detail=f"job is {job.status.value}: no course yet")
+    if report and format != "html":
+        error = {"type": "value_error", "loc": ("query", "report"), "input": "true"}
+        raise RequestValidationError([{**error, "msg": "report=true is for format=html only"}])
     course = {
         **job.course,
         "usage": job.usage.model_dump(),
         "language": job.course.get("language") or "en",
     }
-    content, media_type, filename = export_course(course, format)
-    disposition = f'attachment; filename="{filename}"'
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+    appendix = await course_report(job) if report else None
+    content, media_type, filename = export_course(course, format, report=appendix)
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": attachment(filename)}
+    )
 
 
-@router.delete(
-    "/{job_id}",
-    status_code=204,
-    dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
-)
+@router.delete("/{job_id}", status_code=204, responses=errors(403, 404))
 async def delete_course(job: JobDep, service: ServiceDep) -> Response:
-    """Delete the job, its events and its checkpoints (a running job is cancelled first)."""
+    """Delete the job, its events and its checkpoints (a running job is cancelled first);
+    never rate-limited."""
     await service.delete(job)
     return Response(status_code=204)
 
@@ -263,6 +324,16 @@ async def _check_sources(service: ServiceDep, owner: str, request: CourseRequest
             for i in missing
         ]
         raise RequestValidationError(errors)
+
+
+async def _webhook(
+    url: str | None, key: ApiKey | None, service: JobService, settings: Settings
+) -> WebhookTarget | None:
+    try:
+        return await job_webhook(url, key.id if key else None, KeyWebhooks(service.store), settings)
+    except TargetRefused as exc:
+        error = {"type": "value_error", "loc": ("body", "webhook_url"), "msg": str(exc)}
+        raise RequestValidationError([{**error, "input": url}]) from exc
 
 
 def _encode_cursor(job: Job) -> str:

@@ -7,7 +7,10 @@
   const $ = (id) => document.getElementById(id);
   const RTL = new Set(["ar", "fa", "he", "ur", "yi"]);
   const ACTIVE = new Set(["queued", "running", "awaiting_review"]);
+  const FINISHED = new Set(["completed", "failed", "cancelled"]);
   const STATUS_TEXT = {
+    loading: "Loading the course…",
+    missing: "There is no such course.",
     queued: "Queued: waiting for a worker…",
     running: "Writing the course…",
     awaiting_review: "Waiting for your review of the outline",
@@ -62,9 +65,28 @@
     return out;
   }
 
+  // The level of a text's top heading (outside code): it is shown one below `headingBase`.
+  function topHeading(lines) {
+    let fence = null;
+    let top = 6;
+    for (const line of lines) {
+      if (fence) {
+        if (line.trim().startsWith(fence)) fence = null;
+        continue;
+      }
+      const open = line.match(/^\s*(```+|~~~+)/);
+      if (open) fence = open[1];
+      const heading = !open && line.match(/^\s{0,3}(#{1,6})\s+/);
+      if (heading) top = Math.min(top, heading[1].length);
+    }
+    return top;
+  }
+
   function markdown(source, headingBase = 4) {
     const out = document.createDocumentFragment();
     const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
+    // Nested, not demoted by a fixed amount: a lesson's `##` under an h4 topic is an h5.
+    const shift = headingBase + 1 - topHeading(lines);
     let paragraph = [];
     let list = null;
     let quote = null;
@@ -96,7 +118,7 @@
       const heading = line.match(/^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/);
       if (heading) {
         endBlocks();
-        const level = Math.min(6, headingBase + heading[1].length);
+        const level = Math.min(6, heading[1].length + shift);
         out.append(el(`h${level}`, { className: "md-heading" }, inline(heading[2])));
         continue;
       }
@@ -151,6 +173,7 @@
       progress: { done: 0, total: 0 },
       usage: null,
       error: null,
+      missing: null, // why the course cannot be shown (status "missing")
       review: null, // the outline a `review` event asked about
       reviewShown: false,
       course: { course_name: "", description: "", language: null, themes: [] },
@@ -198,6 +221,11 @@
       renderStatus();
     },
     review(d) {
+      if (d.coverage) {
+        // The plan's requirements check (no pause): say which items no topic covers.
+        renderCoverage(d.uncovered || []);
+        return;
+      }
       state.review = d.outline;
       state.reviewShown = false;
     },
@@ -219,6 +247,9 @@
       renderTopics(d.theme);
     },
     token(d) {
+      // The outline's and the topic lists' answers appear as themes and topics moments
+      // later; only a topic's lesson and polish are shown while they are written.
+      if (d.topic === null || d.topic === undefined) return;
       const key = streamKey(d.stage, d.theme, d.topic);
       state.streams.set(key, d.start ? "" : (state.streams.get(key) || "") + (d.text || ""));
       state.writingDirty.add(`${d.theme}/${d.topic}`);
@@ -249,6 +280,9 @@
         renderStatus();
       }
     },
+    report(d) {
+      renderReport(d);
+    },
     end(d) {
       state.status = d.status;
       state.ended = true;
@@ -265,6 +299,15 @@
       loadRecent();
     },
   };
+
+  // The quality report of a finished course: one row per line of its summary (null: hidden).
+  function renderReport(report) {
+    const rows = Object.entries(report?.summary || {}).map(([name, value]) =>
+      el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })),
+    );
+    $("report-rows").replaceChildren(...rows);
+    $("report").hidden = rows.length === 0;
+  }
 
   // The server closes the stream after a finished job's last event. A replay may meet the `end`
   // of an earlier run (the course was regenerated since): ask whether more is stored.
@@ -284,6 +327,7 @@
     topic.error = null;
     state.streams.delete(streamKey(stage, d.theme, d.topic));
     renderTopic(d.theme, d.topic);
+    if (kind === "content") renderGlossary();
   }
 
   function onEvent(event) {
@@ -418,10 +462,12 @@
     source = null;
   }
 
+  // An unknown course (or one that cannot be read): a message, and nothing to follow or do.
   function missing(answer) {
-    $("status").textContent =
-      answer.status === 404 ? "There is no such course." : answer.message || "Error";
-    $("status").dataset.status = "missing";
+    stopFollowing();
+    state.status = "missing";
+    state.missing = answer.status === 404 ? STATUS_TEXT.missing : answer.message || "Error";
+    renderAll();
   }
 
   // ------------------------------------------------------------------ API key
@@ -490,8 +536,7 @@
       $("job-error").hidden = false;
       return;
     }
-    const disposition = response.headers.get("Content-Disposition") || "";
-    const name = disposition.match(/filename="([^"]+)"/)?.[1] || "course";
+    const name = downloadName(response.headers.get("Content-Disposition") || "");
     const url = URL.createObjectURL(await response.blob());
     const save = el("a", { href: url, download: name });
     document.body.append(save);
@@ -500,13 +545,28 @@
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
+  // RFC 6266: the UTF-8 `filename*` (the course name as written), else the ASCII `filename`.
+  function downloadName(disposition) {
+    const encoded = disposition.match(/filename\*=UTF-8''([^;\s]+)/i)?.[1];
+    if (encoded) {
+      try {
+        return decodeURIComponent(encoded);
+      } catch {
+        // malformed: use the plain name
+      }
+    }
+    return disposition.match(/filename="([^"]+)"/)?.[1] || "course";
+  }
+
   // ---------------------------------------------------------------- rendering
   function renderAll() {
     const course = state.course;
     $("c-name").textContent = course.course_name || "Course";
+    $("c-name").hidden = state.status === "missing";
     $("c-description").textContent = course.description || "";
     $("c-description").hidden = !course.description;
     document.title = `${course.course_name || "Course"} — coursegen`;
+    $("coverage").hidden = true; // a `review` event of this job shows it again
     renderThemes();
     renderStatus();
   }
@@ -523,12 +583,12 @@
   }
 
   function renderStatus() {
-    const status = state.status || "queued";
+    const status = state.status || "loading";
     const view = $("view");
     view.dataset.status = status;
     const line = $("status");
     line.dataset.status = status;
-    let text = STATUS_TEXT[status] || status;
+    let text = status === "missing" ? state.missing : STATUS_TEXT[status] || status;
     if (status === "running" && state.stage) text = `Writing the course: ${STAGE_TEXT[state.stage] || state.stage}…`;
     if (line.dataset.connection === "lost" && !state.ended && ACTIVE.has(status)) {
       text += " (connection lost, reconnecting…)";
@@ -542,10 +602,13 @@
 
     $("cancel").hidden = !ACTIVE.has(status);
     $("cancel").disabled = false;
+    // Progress only for a course that is there: not while it loads, not for an unknown one.
+    const known = status !== "loading" && status !== "missing";
+    $("progress").hidden = !known;
+    $("progress-text").hidden = !known;
 
-    const exports = $("exports");
-    exports.hidden = !state.course.themes.length;
-    for (const link of exports.querySelectorAll("a[data-format]")) {
+    exportsVisibility();
+    for (const link of $("exports").querySelectorAll("a[data-format]")) {
       link.href = `/courses/${encodeURIComponent(state.job)}/export?format=${link.dataset.format}`;
     }
 
@@ -565,7 +628,9 @@
     bar.value = Math.min(done, bar.max);
     bar.setAttribute("aria-valuetext", `${done} of ${total}`);
     const parts = [`${done} of ${total} model calls`];
-    if (state.stage) parts.push(`stage: ${STAGE_TEXT[state.stage] || state.stage}`);
+    if (state.stage && ACTIVE.has(state.status)) {
+      parts.push(`stage: ${STAGE_TEXT[state.stage] || state.stage}`);
+    }
     if (state.usage) parts.push(`${Number(state.usage.total_tokens || 0).toLocaleString()} tokens`);
     $("progress-text").textContent = parts.join(" · ");
   }
@@ -629,10 +694,43 @@
       renderTopics(i);
     });
     exportsVisibility();
+    renderGlossary();
   }
 
+  // Each term the lessons define, once (the first lesson in course order wins, as in the
+  // course's own glossary), with the number of the topic that introduces it.
+  function renderGlossary() {
+    const seen = new Set();
+    const items = [];
+    state.course.themes.forEach((theme, i) =>
+      (theme.topics || []).forEach((topic, j) => {
+        for (const entry of topic.content?.definitions || []) {
+          const key = (entry.term || "").trim().toLowerCase();
+          if (!key || seen.has(key)) continue;
+          seen.add(key);
+          items.push(
+            el("dt", { text: entry.term }),
+            el("dd", { text: `${entry.definition} (${i + 1}.${j + 1} ${topic.title})` }),
+          );
+        }
+      }),
+    );
+    setLanguage($("glossary"));
+    $("glossary-list").replaceChildren(...items);
+    $("glossary").hidden = !items.length;
+  }
+
+  function renderCoverage(uncovered) {
+    const node = $("coverage");
+    node.textContent = uncovered.length
+      ? `Requirements no topic covers: ${uncovered.join("; ")}`
+      : "Every requirement item is covered by a planned topic.";
+    node.hidden = false;
+  }
+
+  // Downloads once the run is over: during review or writing the course is not there yet.
   function exportsVisibility() {
-    $("exports").hidden = !state.course.themes.length;
+    $("exports").hidden = !(FINISHED.has(state.status) && state.course.themes.length);
   }
 
   function renderThemeError(i) {
@@ -1032,6 +1130,7 @@
     $("recent-empty").hidden = items.length > 0;
     list.replaceChildren(
       ...items.map((job) => {
+        // A job stored before jobs kept their name from creation on has no course yet.
         const name = job.course?.course_name || `Course ${job.id.slice(0, 8)}`;
         const when = new Date(job.created_at * 1000).toLocaleString();
         const link = el("a", { href: `/?job=${encodeURIComponent(job.id)}`, text: name });
@@ -1047,6 +1146,25 @@
     );
   }
 
+  // ---------------------------------------------------------------------- model
+  // The model the server writes with: `model` of GET /healthz, when the server names it.
+  async function showModel() {
+    let data = null;
+    try {
+      const response = await fetch("/healthz", { cache: "no-store" });
+      data = response.ok ? await response.json() : null;
+    } catch {
+      return; // no line: the server is checked again by every other request
+    }
+    const model = data?.model;
+    const name =
+      typeof model === "string"
+        ? model
+        : [model?.provider, model?.name || model?.model].filter((p) => typeof p === "string").join(":");
+    $("model").textContent = name ? `Model: ${name}` : "";
+    $("model").hidden = !name;
+  }
+
   // -------------------------------------------------------------------- routing
   function jobFromUrl() {
     const query = new URLSearchParams(location.search).get("job");
@@ -1058,6 +1176,7 @@
   async function showJob(jobId, request) {
     stopFollowing();
     state = freshState(jobId);
+    renderReport(null);
     $("intro").hidden = true;
     $("view").hidden = false;
     $("status").dataset.connection = "";
@@ -1066,6 +1185,7 @@
       state.course.course_name = request.course_name;
       state.course.description = request.description;
       state.course.language = request.language;
+      state.status = "queued";
     }
     renderAll();
     if (!request) {
@@ -1075,6 +1195,7 @@
         missing(answer);
         return;
       }
+      state.status = answer.data.status;
       const course = answer.data.course || {};
       state.course.course_name = course.course_name || "";
       state.course.description = course.description || "";
@@ -1113,6 +1234,7 @@
     $("key-forget").addEventListener("click", forgetKey);
     for (const link of $("exports").querySelectorAll("a")) link.addEventListener("click", download);
     if (apiKey()) $("key-state").textContent = "A key is set for this tab.";
+    showModel();
     window.addEventListener("popstate", route);
     window.addEventListener("hashchange", route);
     route();

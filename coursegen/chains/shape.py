@@ -1,0 +1,125 @@
+"""Hold a stage's list to the number of items asked for: bounds sent, extras cut, one follow-up."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.prompt_values import ChatPromptValue, PromptValue
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from coursegen.chains.schemas import TokenUsage
+from coursegen.chains.structured import OutputT, StageResult, StructuredMode, structured_output
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """How many items the list `field` of an answer must hold."""
+
+    field: str
+    fewest: int
+    most: int
+
+    @classmethod
+    def of(cls, field: str, count: int | None, default: tuple[int, int]) -> "ListShape":
+        """Exactly `count` when the request fixed it, else the stage's documented range."""
+        fewest, most = (count, count) if count else default
+        return cls(field, fewest, most)
+
+
+class ShortAnswerError(RuntimeError):
+    """The model's list stayed short of what was asked for after one follow-up call."""
+
+    def __init__(self, shape: ListShape, given: int, usage: TokenUsage) -> None:
+        wanted = f"exactly {shape.most}" if shape.fewest == shape.most else f"{shape.fewest}+"
+        super().__init__(
+            f"the model gave {given} {shape.field} where {wanted} were asked for, "
+            "even after a follow-up call for the missing ones"
+        )
+        self.usage = usage
+        """Tokens the calls cost: they are paid for all the same."""
+
+
+FollowUpNote = Callable[[int, int, int], str]
+"""(given, wanted, missing) -> the text that asks for the missing items."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    runner: Runnable[PromptValue, StageResult[Any]]
+    prompt: PromptValue
+
+
+class ShapedOutput(Generic[OutputT]):
+    """Structured output whose list has the asked-for length whatever the model writes.
+
+    The bounds travel in the schema (`minItems`/`maxItems`) for providers that enforce them;
+    a longer list is cut; a shorter one gets ONE follow-up call that shows the items so far
+    and asks for just the missing ones. The runner of each shape is built once and reused.
+    """
+
+    def __init__(self, model: BaseChatModel, schema: type[OutputT], mode: StructuredMode) -> None:
+        self.model, self.schema, self.mode = model, schema, mode
+        self._runners: dict[tuple[str, int, int], Runnable[PromptValue, StageResult[OutputT]]] = {}
+
+    def runner(self, field: str, fewest: int, most: int) -> Runnable[PromptValue, Any]:
+        """The structured-output runnable whose schema asks for fewest..most items."""
+        key = (field, fewest, most)
+        if key not in self._runners:
+            bounds = {field: (fewest, most)}
+            self._runners[key] = structured_output(self.model, self.schema, self.mode, bounds)
+        return self._runners[key]
+
+    def _follow_up(
+        self, shape: ListShape, prompt: PromptValue, first: StageResult[OutputT], note: FollowUpNote
+    ) -> _Step | None:
+        given = len(getattr(first.output, shape.field))
+        if given >= shape.fewest:
+            return None
+        missing = shape.fewest - given
+        messages = [
+            *prompt.to_messages(),
+            AIMessage(content=first.output.model_dump_json()),
+            HumanMessage(content=note(given, shape.fewest, missing)),
+        ]
+        return _Step(self.runner(shape.field, missing, missing), ChatPromptValue(messages=messages))
+
+    def _merge(
+        self, shape: ListShape, first: StageResult[OutputT], extra: StageResult[OutputT] | None
+    ) -> StageResult[OutputT]:
+        items = list(getattr(first.output, shape.field))
+        usage = first.usage
+        if extra is not None:
+            items += getattr(extra.output, shape.field)[: shape.fewest - len(items)]
+            usage = usage + extra.usage
+        if len(items) < shape.fewest:
+            raise ShortAnswerError(shape, len(items), usage)
+        output = first.output.model_copy(update={shape.field: items[: shape.most]})
+        return type(first)(output=output, usage=usage)
+
+    async def ainvoke(
+        self,
+        prompt: PromptValue,
+        shape: ListShape,
+        note: FollowUpNote,
+        config: RunnableConfig | None = None,
+    ) -> StageResult[OutputT]:
+        """Ask, cut or follow up once, and return the answer with exactly the shape's length."""
+        first = await self.runner(shape.field, shape.fewest, shape.most).ainvoke(prompt, config)
+        step = self._follow_up(shape, prompt, first, note)
+        extra = await step.runner.ainvoke(step.prompt, config) if step else None
+        return self._merge(shape, first, extra)
+
+    def invoke(
+        self,
+        prompt: PromptValue,
+        shape: ListShape,
+        note: FollowUpNote,
+        config: RunnableConfig | None = None,
+    ) -> StageResult[OutputT]:
+        """The synchronous `ainvoke`."""
+        first = self.runner(shape.field, shape.fewest, shape.most).invoke(prompt, config)
+        step = self._follow_up(shape, prompt, first, note)
+        extra = step.runner.invoke(step.prompt, config) if step else None
+        return self._merge(shape, first, extra)

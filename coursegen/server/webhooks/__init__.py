@@ -1,0 +1,1 @@
+"""Tell course platforms about finished jobs with signed, durable, retried webhooks."""

@@ -1,0 +1,148 @@
+"""The webhook outbox on SQLite and PostgreSQL: enqueued with the status change, claimed by
+one replica at a time, retried on a schedule, given up after the window."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from coursegen.chains.schemas import CourseRequest
+from coursegen.server.jobs.models import Job, JobStatus
+from coursegen.server.jobs.outbox import WebhookTarget
+from coursegen.server.jobs.postgres_store import PostgresJobStore
+from coursegen.server.jobs.sqlite_store import SqliteJobStore
+from coursegen.server.jobs.store import Batch, LeaseLost, SqlJobStore
+from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
+from coursegen.server.webhooks.payload import body_of
+from tests.support.postgres import private_database
+
+WORKER = "worker-a"
+URL = "https://hooks.example.org/in"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlJobStore]:
+    if request.param == "sqlite":
+        db: SqlJobStore = SqliteJobStore(tmp_path / "jobs.sqlite")
+        await db.setup()
+        yield db
+        await db.close()
+        return
+    with private_database() as url:
+        db = PostgresJobStore(url)
+        await db.setup()
+        yield db
+        await db.close()
+
+
+async def new_job(store: SqlJobStore, job_id: str, webhook: WebhookTarget | None) -> None:
+    now = time.time()
+    job = Job(
+        id=job_id,
+        status=JobStatus.RUNNING,
+        request=CourseRequest(course_name="C"),
+        created_at=now,
+        updated_at=now,
+        lease_owner=WORKER,
+        lease_expires_at=now + 60,
+    )
+    await store.create(job, webhook=webhook)
+
+
+def finish(job_id: str, status: JobStatus, worker: str = WORKER) -> Batch:
+    fields = {"status": status, "stage": "polish", "progress": {"done": 3, "total": 3}}
+    return Batch(job_id, worker, [("status", orjson.dumps({"status": status}).decode())], fields)
+
+
+async def test_a_status_change_enqueues_in_its_own_transaction(store: SqlJobStore) -> None:
+    await new_job(store, "hooked", WebhookTarget(URL))
+    await new_job(store, "silent", None)
+    await new_job(store, "lost", WebhookTarget(URL))
+    results = await store.append_many(
+        [
+            finish("hooked", JobStatus.COMPLETED),
+            finish("silent", JobStatus.COMPLETED),
+            finish("lost", JobStatus.FAILED, worker="someone-else"),
+            Batch("hooked", WORKER, [], {"stage": "polish"}),  # no status: no webhook
+        ]
+    )
+    assert isinstance(results[2], LeaseLost)
+    deliveries = DeliveryStore(store)
+    [(row, attempts)] = await deliveries.of_job("hooked")
+    assert await deliveries.of_job("silent") == [] and await deliveries.of_job("lost") == []
+    assert attempts == [] and row["state"] == "pending" and row["url"] == URL
+    assert row["type"] == "course.completed" and row["status"] == "completed"
+    assert row["id"].startswith("msg_")
+    body = orjson.loads(body_of(row, None))
+    # The row was copied after the update: stage and progress are the batch's.
+    assert body["data"]["stage"] == "polish" and body["data"]["progress"] == {"done": 3, "total": 3}
+    assert body["data"]["links"]["self"] == "/courses/hooked"
+    # A running status tells nobody.
+    await store.append_many([finish("hooked", JobStatus.RUNNING)])
+    assert len(await deliveries.of_job("hooked")) == 1
+
+
+async def test_concurrent_claims_take_each_delivery_once(store: SqlJobStore) -> None:
+    for i in range(12):
+        await new_job(store, f"job{i}", WebhookTarget(URL))
+    await store.append_many([finish(f"job{i}", JobStatus.COMPLETED) for i in range(12)])
+    deliveries = DeliveryStore(store)
+    claims = await asyncio.gather(*(deliveries.claim(f"w{n}", 30, 5) for n in range(4)))
+    ids = [row["id"] for claim in claims for row in claim]
+    assert len(ids) == len(set(ids)) == 12
+    assert all(row["attempts"] == 1 for claim in claims for row in claim)
+    # Claimed: not due again until the lease runs out.
+    assert await deliveries.claim("w9", 30, 100) == []
+    assert await deliveries.pending() == 12
+
+
+async def test_attempts_are_recorded_and_a_lost_claim_changes_nothing(store: SqlJobStore) -> None:
+    await new_job(store, "job", WebhookTarget(URL))
+    await store.append_many([finish("job", JobStatus.COMPLETED)])
+    deliveries = DeliveryStore(store)
+    [row] = await deliveries.claim(WORKER, 30, 10)
+    retry_at = time.time() - 1  # due again at once
+    assert await deliveries.record(row, WORKER, Attempt(500, "HTTP 500", 0.01), retry_at)
+    [again] = await deliveries.claim(WORKER, 0.0, 10)  # a lease of 0: lapses at once
+    assert again["id"] == row["id"] and again["attempts"] == 2
+    [late] = await deliveries.claim("worker-b", 30, 10)  # another replica takes it over
+    assert not await deliveries.record(again, WORKER, Attempt(200, None, 0.01), None)
+    assert await deliveries.record(late, "worker-b", Attempt(204, None, 0.02), None)
+    [(final, attempts)] = await deliveries.of_job("job")
+    assert final["state"] == "delivered" and final["last_status_code"] == 204
+    assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 500), (2, 200), (3, 204)]
+    assert await deliveries.pending() == 0
+
+
+async def test_given_up_then_retried_by_hand(store: SqlJobStore) -> None:
+    await new_job(store, "job", WebhookTarget(URL))
+    await store.append_many([finish("job", JobStatus.CANCELLED)])
+    deliveries = DeliveryStore(store)
+    [row] = await deliveries.claim(WORKER, 30, 10)
+    assert await deliveries.retry("job", row["id"]) == "sending"  # in flight: left alone
+    await deliveries.record(row, WORKER, Attempt(None, "refused", 0.0), None)
+    [(failed, _)] = await deliveries.of_job("job")
+    assert failed["state"] == "failed" and failed["last_error"] == "refused"
+    assert await deliveries.claim(WORKER, 30, 10) == []
+    assert await deliveries.retry("other-job", row["id"]) is None
+    assert await deliveries.retry("job", row["id"]) == "failed"
+    [resent] = await deliveries.claim(WORKER, 30, 10)
+    assert resent["id"] == row["id"] and resent["retry_from"] > row["retry_from"]
+
+
+async def test_deleting_a_job_deletes_its_webhooks(store: SqlJobStore) -> None:
+    await new_job(store, "job", WebhookTarget(URL, key_id="k1"))
+    await store.append_many([finish("job", JobStatus.COMPLETED)])
+    deliveries = DeliveryStore(store)
+    [row] = await deliveries.claim(WORKER, 30, 10)
+    assert row["key_id"] == "k1"
+    await deliveries.record(row, WORKER, Attempt(200, None, 0.0), None)
+    assert await store.delete("job")
+    assert await deliveries.of_job("job") == []
+    async with store.transaction() as tx:
+        for table in ("targets", "deliveries", "attempts"):
+            rows = await tx.fetch(f"SELECT COUNT(*) AS n FROM coursegen_webhook_{table}")
+            assert rows[0]["n"] == 0, table
