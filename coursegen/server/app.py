@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.state.settings = settings
     app.state.model_info = info
     # Added innermost first: the body limit and security headers wrap everything else.
-    app.add_middleware(RequestGuardMiddleware, cors_origins=settings.cors_origins)
+    app.add_middleware(
+        RequestGuardMiddleware, cors_origins=settings.cors_origins, upload_paths=("/sources",)
+    )
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
             CORSMiddleware,
