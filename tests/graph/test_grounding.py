@@ -66,6 +66,11 @@ async def test_a_library_in_the_config_grounds_the_course(
         "Batch",
         "Streams",
     ]
+    assert scripted_llm.calls_for("ThemeTopics")[0].data["sources"][0]["title"] == "Handbook"
+    for call in scripted_llm.calls_for("TopicContent"):  # the course map and the passages
+        assert call.data["course_map"][0].startswith("1. ")
+        assert [p["text"] for p in call.data["passages"]] == [p.text for p in PASSAGES]
+        assert "Cite the passage a fact comes from" in call.system
     assert [ids for ids, _, _ in library.searches] == [[SOURCE], [SOURCE]]
     assert all("Data pipelines" in query and k == 2 for _, query, k in library.searches)
     for topic in course.themes[0].topics:
