@@ -37,7 +37,7 @@ def _read(filename: str, media_type: str | None, data: bytes) -> tuple[ParsedSou
     status_code=201,
     response_model=SourceInfo,
     responses={
-        **errors(400, 413, 429),
+        **errors(400, 403, 413, 429, 503),
         415: {"description": f"Not a supported format: {SUPPORTED}."},
         422: {"description": "Empty, unreadable or encrypted file (or no `file` field)."},
     },
@@ -85,7 +85,7 @@ async def get_source(source_id: str, store: SourcesDep, owner: OwnerDep) -> Sour
     "/{source_id}",
     status_code=204,
     dependencies=[Depends(get_writer)],
-    responses=errors(404, 429),
+    responses=errors(403, 404, 429, 503),
 )
 async def delete_source(source_id: str, store: SourcesDep, owner: OwnerDep) -> Response:
     """Delete the source, its chunks and its index entries (courses already written keep
