@@ -63,6 +63,12 @@ class CourseOptions(_Strict):
         description="Re-plan the topics once, before any lesson is written, when the topics "
         "leave requirement items uncovered.",
     )
+    grounding: Literal["prefer", "strict"] = Field(
+        default="prefer",
+        description="With sources: prefer (use them where they help) or strict (write only "
+        "what they support and say where they are silent).",
+        exclude_if=lambda mode: mode == "prefer",  # a request without it dumps as before
+    )
 
     _integers = field_validator("themes", "topics_per_theme", mode="before")(json_integer)
 
@@ -86,6 +92,12 @@ class CourseRequest(_Strict):
         "detected from the course name and description when unset.",
     )
     options: CourseOptions = Field(default_factory=CourseOptions, description="Generation knobs.")
+    sources: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Ids of uploaded sources (POST /sources) to ground the course in.",
+        exclude_if=lambda ids: not ids,  # a request without sources dumps as before
+    )
 
     @field_validator("language")
     @classmethod
@@ -190,6 +202,13 @@ class SelfCheckQuestion(_Output):
     answer: str = Field(min_length=1, description="The expected answer.")
 
 
+class CitedQuote(_Output):
+    """A citation as the model writes it: the passage number and the words it quotes."""
+
+    passage: int = Field(description="Number of the cited passage, as in the course data.")
+    quote: str = Field(description="A short phrase copied word for word from that passage.")
+
+
 class TermDefinition(_Output):
     """A key term the lesson introduces, with its definition."""
 
@@ -208,6 +227,12 @@ class TopicContent(_Output):
     )
     definitions: list[TermDefinition] = Field(
         default_factory=list, description="Definitions of the key terms this topic introduces."
+    )
+    citations: list[CitedQuote] = Field(
+        default_factory=list,
+        description="The source passages the lesson cites as [n]; empty without passages.",
+        # Left out of dumps when empty: a course without sources reads as it did before.
+        exclude_if=lambda cited: not cited,
     )
 
 
@@ -265,6 +290,25 @@ class Citation(BaseModel):
     quote: str = Field(description="The quoted words; they occur in the chunk.")
 
 
+class Passage(BaseModel):
+    """A passage of an uploaded source, retrieved for a lesson's prompt."""
+
+    source_id: str = Field(description="Id of the source document.")
+    title: str = Field(description="Title of the source document.")
+    index: int = Field(description="0-based position of the chunk within the source.")
+    text: str = Field(description="The passage.")
+    heading: str = Field(default="", description="Heading path the passage sits under.")
+    page: int | None = Field(default=None, description="1-based page it starts on, if paged.")
+    score: float = Field(default=0.0, description="Relevance: higher is better.")
+
+
+class SourceDigest(BaseModel):
+    """What the outline and topics calls see of a source: its title and headings."""
+
+    title: str = Field(description="The document's title.")
+    headings: list[str] = Field(default_factory=list, description="Its headings, in order.")
+
+
 class CourseTopic(BaseModel):
     """A topic of the assembled course."""
 
@@ -278,6 +322,9 @@ class CourseTopic(BaseModel):
     )
     citations: list[Citation] = Field(
         default_factory=list, description="Checked citations of uploaded sources, in order."
+    )
+    citations_dropped: int = Field(
+        default=0, description="Citations the model wrote that failed the check (not kept)."
     )
 
 

@@ -14,7 +14,9 @@ from coursegen.chains.schemas import (
     CourseRequest,
     CoverageMap,
     Outline,
+    Passage,
     PolishedTopic,
+    SourceDigest,
     ThemeOutline,
     ThemeTopics,
     TopicContent,
@@ -32,7 +34,16 @@ from coursegen.prompts import (
     PromptSpec,
     data_block,
 )
+from coursegen.prompts.content import grounding_rules
 from coursegen.prompts.languages import LANGUAGE_NAMES_RU, language_name, prompt_language
+
+
+class SourcedRequest(CourseRequest):
+    """A course request with the digest of its sources, as the outline stage receives it."""
+
+    source_digest: list[SourceDigest] = Field(
+        default_factory=list, description="Titles and headings of the course's sources."
+    )
 
 
 class TopicsInput(BaseModel):
@@ -44,6 +55,9 @@ class TopicsInput(BaseModel):
     must_cover: list[str] = Field(
         default_factory=list,
         description="Requirement items the theme's topics must cover (a coverage revision).",
+    )
+    source_digest: list[SourceDigest] = Field(
+        default_factory=list, description="Titles and headings of the course's sources."
     )
 
 
@@ -61,6 +75,9 @@ class ContentInput(BaseModel):
     theme_index: int = Field(default=0, ge=0, description="Zero-based index of the theme.")
     course_map: list[str] = Field(
         default_factory=list, description="The whole course by number (`plan.course_map`)."
+    )
+    passages: list[Passage] = Field(
+        default_factory=list, description="Source passages retrieved for this topic."
     )
 
 
@@ -86,6 +103,25 @@ def _course_fields(request: CourseRequest) -> dict[str, Any]:
         "course_name": request.course_name,
         "description": request.description,
         "requirements": request.requirements,
+    }
+
+
+def _digest(digest: list[SourceDigest]) -> dict[str, Any]:
+    """The sources as data: titles and headings (a few dozen of each at most)."""
+    if not digest:
+        return {}
+    return {"sources": [{"title": d.title, "headings": d.headings[:40]} for d in digest[:20]]}
+
+
+def _passages(passages: list[Passage]) -> dict[str, Any]:
+    """Numbered passages as data; the numbers are what the lesson's [n] markers cite."""
+    if not passages:
+        return {}
+    return {
+        "passages": [
+            {"n": n, "source": p.title, "page": p.page, "heading": p.heading, "text": p.text}
+            for n, p in enumerate(passages, 1)
+        ]
     }
 
 
@@ -126,7 +162,8 @@ def outline_prompt(request: CourseRequest) -> PromptValue:
     """Render the outline prompt for a course request."""
     lang = prompt_language(course_language(request))
     count = OUTLINE.count_instruction(lang, request.options.themes)
-    return _render(OUTLINE, request, _course_fields(request), theme_count=count)
+    digest = _digest(getattr(request, "source_digest", []))
+    return _render(OUTLINE, request, {**_course_fields(request), **digest}, theme_count=count)
 
 
 def topics_prompt(inp: TopicsInput) -> PromptValue:
@@ -137,6 +174,7 @@ def topics_prompt(inp: TopicsInput) -> PromptValue:
         **_course_fields(request),
         "outline": [f"{i}. {t.title}" for i, t in enumerate(themes, 1)],
         "theme": {"title": theme.title, "description": theme.description},
+        **_digest(inp.source_digest),
     }
     if inp.must_cover:
         data["must_cover"] = inp.must_cover
@@ -160,7 +198,10 @@ def content_prompt(inp: ContentInput) -> PromptValue:
         "description": topic.description,
         "key_terms": topic.key_terms,
     }
-    return _render(CONTENT, inp.request, data)
+    data.update(_passages(inp.passages))
+    lang = prompt_language(course_language(inp.request))
+    rules = grounding_rules(lang, inp.request.options.grounding, bool(inp.passages))
+    return _render(CONTENT, inp.request, data, grounding=rules)
 
 
 def coverage_prompt(inp: CoverageInput) -> PromptValue:

@@ -40,6 +40,15 @@ def generate(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="Continue with this outline (JSON)."),
     ] = None,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Ground the course in this file (repeatable)."
+        ),
+    ] = None,
+    grounding: Annotated[
+        str, typer.Option(help="With sources: prefer (default) or strict.")
+    ] = "prefer",
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     output: OutputOpt = None,
@@ -60,6 +69,9 @@ def generate(
     if language:
         request["language"] = language
     with session(server, api_key) as client:
+        if source:
+            request["sources"] = [client.add_source(file)["id"] for file in source]
+            request["options"]["grounding"] = grounding
         job = client.create(request)
         console.print(f"Job [bold]{job['id']}[/]: {escape(name)}")
         snapshot = finished(follow(client, job["id"], server, outline_file))

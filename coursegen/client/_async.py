@@ -1,6 +1,7 @@
 """The asynchronous coursegen client (httpx.AsyncClient)."""
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
@@ -18,6 +19,7 @@ from coursegen.client._common import (
     headers,
     raise_for_status,
     request_body,
+    upload_file,
 )
 from coursegen.client._common import CourseConnectionError as _Unreachable
 
@@ -156,3 +158,19 @@ class AsyncCourseClient:
         if cursor:
             params["cursor"] = cursor
         return await self._json("GET", "/courses", params=params)
+
+    async def add_source(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Upload a PDF, DOCX, Markdown, HTML or text file: `{id, title, kind, pages, chunks}`."""
+        return await self._json("POST", "/sources", files=upload_file(path))
+
+    async def sources(self) -> dict[str, Any]:
+        """The caller's sources, newest first: `{items: [source…]}`."""
+        return await self._json("GET", "/sources")
+
+    async def get_source(self, source_id: str) -> dict[str, Any]:
+        """One source: title, kind, pages, chunks, headings."""
+        return await self._json("GET", f"/sources/{source_id}")
+
+    async def delete_source(self, source_id: str) -> None:
+        """Delete a source with its chunks and index entries."""
+        await self._call("DELETE", f"/sources/{source_id}")

@@ -1,7 +1,10 @@
 """What the sync and async clients share: errors, the SSE parser and the resume policy."""
 
+import mimetypes
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import httpx
@@ -81,6 +84,13 @@ def request_body(request: Any) -> dict[str, Any]:
     if hasattr(request, "model_dump"):
         return dict(request.model_dump(mode="json", exclude_none=True))
     return dict(request)
+
+
+def upload_file(path: str | os.PathLike[str]) -> dict[str, tuple[str, bytes, str]]:
+    """The multipart `file` field of POST /sources for a file on disk."""
+    file = Path(path)
+    media = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return {"file": (file.name, file.read_bytes(), media)}
 
 
 def headers(api_key: str | None) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The synchronous coursegen client (httpx.Client)."""
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from coursegen.client._common import (
     headers,
     raise_for_status,
     request_body,
+    upload_file,
 )
 from coursegen.client._common import CourseConnectionError as _Unreachable
 
@@ -153,3 +155,19 @@ class CourseClient:
         if cursor:
             params["cursor"] = cursor
         return self._json("GET", "/courses", params=params)
+
+    def add_source(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Upload a PDF, DOCX, Markdown, HTML or text file: `{id, title, kind, pages, chunks}`."""
+        return self._json("POST", "/sources", files=upload_file(path))
+
+    def sources(self) -> dict[str, Any]:
+        """The caller's sources, newest first: `{items: [source…]}`."""
+        return self._json("GET", "/sources")
+
+    def get_source(self, source_id: str) -> dict[str, Any]:
+        """One source: title, kind, pages, chunks, headings."""
+        return self._json("GET", f"/sources/{source_id}")
+
+    def delete_source(self, source_id: str) -> None:
+        """Delete a source with its chunks and index entries."""
+        self._call("DELETE", f"/sources/{source_id}")

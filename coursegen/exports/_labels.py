@@ -24,6 +24,8 @@ class Labels:
     failed: str
     quiz_title: str
     no_lms: str
+    references: str = "References"
+    page: str = "p."
     glossary: str = "Glossary"
 
 
@@ -61,6 +63,8 @@ RUSSIAN = Labels(
     failed="Этот урок не удалось написать.",
     quiz_title="Проверьте себя: {theme}",
     no_lms="Нет связи с LMS: результат не сохраняется.",
+    references="Источники",
+    page="с.",
     glossary="Глоссарий",
 )
 

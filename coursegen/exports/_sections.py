@@ -1,6 +1,6 @@
 """Build the HTML of one topic: lesson, key points, worked examples and self-check quiz."""
 
-from coursegen.chains.schemas import CourseTopic, SelfCheckQuestion, WorkedExample
+from coursegen.chains.schemas import Citation, CourseTopic, SelfCheckQuestion, WorkedExample
 from coursegen.exports._course import Material, material_of
 from coursegen.exports._labels import Labels
 from coursegen.exports._markup import esc, md_inline, md_to_html
@@ -25,6 +25,7 @@ def topic_html(
         _key_points(material, level + 1, labels),
         _examples(material.examples, level + 1, labels),
         quiz_html(material.self_check, level + 1, labels, interactive=interactive),
+        references_html(topic.citations, anchor, level + 1, labels),
     ]
     return f'<section class="topic" id="{anchor}">{"".join(parts)}</section>'
 
@@ -38,6 +39,24 @@ def quiz_html(
     items = "".join(_question(q, labels, interactive) for q in questions)
     heading = f"<h{level}>{esc(labels.self_check)}</h{level}>"
     return f'<div class="quiz">{heading}<ol class="questions">{items}</ol></div>'
+
+
+def references_html(citations: list[Citation], anchor: str, level: int, labels: Labels) -> str:
+    """The topic's sources, numbered as the lesson's [n] markers cite them."""
+    if not citations:
+        return ""
+    items = "".join(
+        f'<li id="{anchor}-ref-{n}"><cite>{esc(c.title)}</cite>'
+        f"{esc(page_note(c, labels))}: <q>{esc(c.quote)}</q></li>"
+        for n, c in enumerate(citations, 1)
+    )
+    heading = f"<h{level}>{esc(labels.references)}</h{level}>"
+    return f'<div class="references">{heading}<ol>{items}</ol></div>'
+
+
+def page_note(citation: Citation, labels: Labels) -> str:
+    """`, p. 3` for a paged source, else nothing."""
+    return f", {labels.page} {citation.page}" if citation.page else ""
 
 
 def score_board(labels: Labels) -> str:

@@ -13,6 +13,7 @@ from coursegen.exports._glossary import glossary_markdown
 from coursegen.exports._labels import Labels, labels_for
 from coursegen.exports._markup import esc, md_escape, paragraphs, shift_md_headings
 from coursegen.exports._md_safe import neutralize_html
+from coursegen.exports._sections import page_note
 
 TOPIC_LEVEL = 3  # course #, theme ##, topic ###, its parts ####, an example #####
 
@@ -65,7 +66,7 @@ def _topic(topic: CourseTopic, labels: Labels) -> list[str]:
     lead = [_quote(_safe(material.summary))] if material.summary else _plain(topic.description)
     body = shift_md_headings(_safe(material.body_markdown), TOPIC_LEVEL)
     parts = _key_points(material, labels) + _examples(material.examples, labels)
-    return [*lead, body, *parts, *_self_check(material, labels)]
+    return [*lead, body, *parts, *_self_check(material, labels), *_references(topic, labels)]
 
 
 def _safe(text: str) -> str:
@@ -110,3 +111,14 @@ def _self_check(material: Material, labels: Labels) -> list[str]:
             f"{_safe(item.answer)}\n\n</details>",
         ]
     return blocks
+
+
+def _references(topic: CourseTopic, labels: Labels) -> list[str]:
+    """The topic's sources, numbered as the lesson's [n] markers cite them."""
+    if not topic.citations:
+        return []
+    lines = [
+        f"{n}. *{md_escape(c.title)}*{md_escape(page_note(c, labels))}: “{md_escape(c.quote)}”"
+        for n, c in enumerate(topic.citations, 1)
+    ]
+    return [f"#### {md_escape(labels.references)}", "\n".join(lines)]

@@ -29,6 +29,13 @@ from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.context import Context
 from coursegen.graph.coverage import check_coverage
 from coursegen.graph.events import TokenRelay
+from coursegen.graph.grounding import (
+    ground,
+    keep_citations,
+    source_digest,
+    topic_passages,
+    with_digest,
+)
 from coursegen.graph.state import (
     State,
     ThemeResult,
@@ -90,6 +97,8 @@ def _course_theme(
             content=r.content if r else None,
             polished=r.polished if r else None,
             error=r.error if r else None,
+            citations=r.citations if r else [],
+            citations_dropped=r.citations_dropped if r else 0,
         )
         for t, r in zip(result.topics.topics, lessons, strict=True)
     ]
@@ -108,7 +117,7 @@ class CourseNodes:
         language = course_language(request)
         chains = self.resolve_chains(runtime)
         relay = TokenRelay(get_stream_writer(), "outline")
-        done = await llm_call("outline", chains.outline, request, relay)
+        done = await llm_call("outline", chains.outline, await with_digest(request), relay)
         outline = _model(Outline, done["output"])
         get_stream_writer()({"type": "outline", "outline": _dump(outline), "language": language})
         return {
@@ -165,6 +174,7 @@ class CourseNodes:
             outline=_model(Outline, task["outline"]),
             theme_index=index,
             must_cover=task.get("must_cover") or [],
+            source_digest=await source_digest(_model(CourseRequest, task["request"])),
         )
         try:
             relay = TokenRelay(get_stream_writer(), "topics", index)
@@ -267,6 +277,7 @@ class CourseNodes:
         usage = CourseUsage()
         content = None
         try:
+            passages = await topic_passages(request, theme, topics.topics[j])
             inputs = ContentInput(
                 request=request,
                 theme=theme,
@@ -274,11 +285,12 @@ class CourseNodes:
                 topic_index=j,
                 theme_index=i,
                 course_map=task["course_map"],
+                passages=passages,
             )
             done = await llm_call(
                 "content", chains.content, inputs, TokenRelay(writer, "content", i, j)
             )
-            content = done["output"]
+            content, citations, dropped = ground(done["output"], passages)
             usage = usage.add("content", done["usage"])
             writer({"type": "content", **where, "content": _dump(content)})
             polish_in = PolishInput(
@@ -288,8 +300,15 @@ class CourseNodes:
                 "polish", chains.polish, polish_in, TokenRelay(writer, "polish", i, j)
             )
             usage = usage.add("polish", done["usage"])
-            writer({"type": "polished", **where, "polished": _dump(done["output"])})
-            return TopicResult(content=content, polished=done["output"]), usage
+            polished = keep_citations(done["output"], citations)
+            writer({"type": "polished", **where, "polished": _dump(polished)})
+            result = TopicResult(
+                content=content,
+                polished=polished,
+                citations=citations,
+                citations_dropped=dropped,
+            )
+            return result, usage
         except GraphBubbleUp:
             raise
         except Exception as exc:  # one topic's failure must not lose the rest of the course

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from coursegen.chains.schemas import (
+    Citation,
     Course,
     CourseRequest,
     CourseUsage,
@@ -24,6 +25,8 @@ class TopicResult(BaseModel):
     content: TopicContent | None = Field(default=None, description="Content stage output.")
     polished: PolishedTopic | None = Field(default=None, description="Polish stage output.")
     error: str | None = Field(default=None, description="Why the topic failed, if it did.")
+    citations: list[Citation] = Field(default_factory=list, description="Checked citations.")
+    citations_dropped: int = Field(default=0, description="Citations that failed the check.")
 
 
 class ThemeResult(BaseModel):

@@ -92,10 +92,11 @@ def coverage_section(course: Course) -> CoverageSection:
 
 
 def grounding_section(course: Course) -> GroundingSection:
-    """The share of written lessons that cite sources, and the citations in all."""
+    """The share of written lessons that cite sources, the citations kept and those dropped."""
     done = written(course)
     cited = sum(1 for lesson in done if lesson.item.citations)
     return GroundingSection(
         lessons_with_citations=round(cited / len(done), 3) if done else None,
         citations=sum(len(lesson.item.citations) for lesson in done),
+        citations_dropped=sum(lesson.item.citations_dropped for lesson in done),
     )

@@ -159,7 +159,10 @@ class GroundingSection(BaseModel):
     """How much of the course cites uploaded sources."""
 
     lessons_with_citations: float | None = Field(description="0–1 share of written lessons.")
-    citations: int
+    citations: int = Field(description="Citations kept: their quotes occur in the cited passage.")
+    citations_dropped: int = Field(
+        default=0, description="Citations the model wrote that failed the check (not kept)."
+    )
 
 
 class QualityReport(BaseModel):

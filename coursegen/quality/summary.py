@@ -48,5 +48,5 @@ def figures(report: QualityReport | Mapping[str, Any]) -> dict[str, str]:
         "Length": f"{length.min}/{length.median}/{length.max} words per lesson (min/median/max)",
         "Usage": f"{usage.total.total_tokens} tokens in {usage.total.calls} calls; {cost}",
         "Grounding": f"{_share(r.grounding.lessons_with_citations)} of lessons cite sources "
-        f"({r.grounding.citations} citations)",
+        f"({r.grounding.citations} citations; {r.grounding.citations_dropped} failed the check)",
     }

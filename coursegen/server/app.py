@@ -26,11 +26,13 @@ from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.request_guard import RequestGuardMiddleware
-from coursegen.server.routes import courses, health, web, webhooks
+from coursegen.server.routes import courses, health, sources, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+# Room for the multipart framing around an upload of the largest allowed file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 class GraphHolder:
@@ -97,7 +99,9 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.state.settings = settings
     app.state.model_info = info
     # Added innermost first: the body limit and security headers wrap everything else.
-    app.add_middleware(RequestGuardMiddleware, cors_origins=settings.cors_origins)
+    app.add_middleware(
+        RequestGuardMiddleware, cors_origins=settings.cors_origins, upload_paths=("/sources",)
+    )
     if settings.cors_origins:  # closed by default: a browser on another origin gets nothing
         app.add_middleware(
             CORSMiddleware,
@@ -115,9 +119,14 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     app.add_middleware(
         TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
     )
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
+    )
     app.include_router(health.router)
     app.include_router(courses.router)
+    app.include_router(sources.router)
     app.include_router(webhooks.router)
     app.include_router(web.router)
     # `/metrics` itself answers (a mount alone redirects it to `/metrics/` with a 307).

@@ -13,11 +13,17 @@ SECURITY_HEADERS = [
 
 
 class GuardMiddleware:
-    """Refuse bodies over `max_body_bytes` with 413 and add security headers to responses."""
+    """Refuse bodies over `max_body_bytes` with 413 and add security headers to responses.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    `path_limits` names paths with a limit of their own (file uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,10 +35,11 @@ class GuardMiddleware:
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
+        limit = self.path_limits.get(scope["path"].rstrip("/"), self.max_body_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_body_bytes:
-                await self._too_large(send)
+            if not declared.isdigit() or int(declared) > limit:
+                await self._too_large(send, limit)
                 return
             await self.app(scope, receive, secured_send)
             return
@@ -44,8 +51,8 @@ class GuardMiddleware:
             messages.append(message)
             size += len(message.get("body", b""))
             more = message["type"] == "http.request" and message.get("more_body", False)
-            if size > self.max_body_bytes:
-                await self._too_large(send)
+            if size > limit:
+                await self._too_large(send, limit)
                 return
 
         async def replay() -> Message:
@@ -53,8 +60,8 @@ class GuardMiddleware:
 
         await self.app(scope, replay, secured_send)
 
-    async def _too_large(self, send: Send) -> None:
-        body = b'{"detail":"request body too large (limit %d bytes)"}' % self.max_body_bytes
+    async def _too_large(self, send: Send, limit: int) -> None:
+        body = b'{"detail":"request body too large (limit %d bytes)"}' % limit
         headers: list[Any] = [(b"content-type", b"application/json"), *SECURITY_HEADERS]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # origin, a form or text/plain body. Requiring JSON and a known Origin closes that door.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "multipart/form-data"
 
 
 class RequestGuardMiddleware:
@@ -22,11 +23,17 @@ class RequestGuardMiddleware:
     An origin is ours when it names the host the request was sent to (already checked against
     the allowed hosts), or is one of `cors_origins`. A request without `Origin` is not from a
     browser page on another site (browsers send it on every cross-origin POST).
+
+    The paths in `upload_paths` take `multipart/form-data` (a file upload) instead of JSON;
+    the `Origin` check holds for them all the same.
     """
 
-    def __init__(self, app: ASGIApp, cors_origins: Sequence[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, cors_origins: Sequence[str] = (), upload_paths: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.cors_origins = frozenset(o.rstrip("/").lower() for o in cors_origins)
+        self.upload_paths = frozenset(upload_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
@@ -39,7 +46,9 @@ class RequestGuardMiddleware:
             await JSONResponse({"detail": detail}, status_code=403)(scope, receive, send)
             return
         body, messages = await _read(receive)
-        if body and (refusal := _refusal(headers.get("content-type", ""), body)) is not None:
+        expected = FORM_MEDIA_TYPE if scope["path"] in self.upload_paths else JSON_MEDIA_TYPE
+        content_type = headers.get("content-type", "")
+        if body and (refusal := _refusal(content_type, body, expected)) is not None:
             await refusal(scope, receive, send)
             return
 
@@ -66,12 +75,15 @@ async def _read(receive: Receive) -> tuple[bytes, list[Message]]:
     return b"".join(m.get("body", b"") for m in messages), messages
 
 
-def _refusal(content_type: str, body: bytes) -> JSONResponse | None:
+def _refusal(content_type: str, body: bytes, expected: str) -> JSONResponse | None:
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != JSON_MEDIA_TYPE:
+    if media_type != expected:
         got = media_type or "none"
-        detail = f"send the body as JSON with Content-Type: {JSON_MEDIA_TYPE} (got {got})"
+        form = "JSON" if expected == JSON_MEDIA_TYPE else "a form upload"
+        detail = f"send the body as {form} with Content-Type: {expected} (got {got})"
         return JSONResponse({"detail": detail}, status_code=415)
+    if expected == FORM_MEDIA_TYPE:
+        return None  # the upload route parses the form and checks the file
     try:
         body.decode()
     except UnicodeDecodeError:

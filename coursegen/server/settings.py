@@ -28,6 +28,12 @@ class Settings(ModelSettings):
     max_jobs_per_owner: int = Field(default=5, ge=1, description="Queued + running jobs per key.")
     requests_per_minute: int = Field(default=60, ge=1, description="Write requests per key.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
+    max_source_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest source upload (POST /sources)."
+    )
+    source_top_k: int = Field(
+        default=5, ge=1, le=20, description="Source passages each lesson prompt receives."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     allowed_hosts: list[str] = Field(
         default_factory=list,

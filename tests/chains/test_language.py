@@ -36,7 +36,7 @@ def _systems(lang: str, name: str) -> list[str]:
         TOPICS.system[lang].format(
             topic_count=TOPICS.count_instruction(lang, None), language_name=name
         ),
-        CONTENT.system[lang].format(language_name=name),
+        CONTENT.system[lang].format(language_name=name, grounding=""),  # no sources
         POLISH.system[lang].format(language_name=name),
     ]
 

@@ -129,3 +129,19 @@ async def test_langserve_inputs_langserve_would_fail_on_are_refused(
         assert answer.status_code == 422, (path, answer.text)
         assert "POST /courses" in answer.text
     assert scripted_llm.calls == []
+
+
+async def test_only_the_upload_route_takes_a_form_and_not_from_a_foreign_origin(
+    client: httpx.AsyncClient, live_app: LiveApp
+) -> None:
+    """A multipart upload is what a hostile page's form can send: the Origin check holds."""
+    upload = {"file": ("notes.txt", b"Rivers carry water to the sea.", "text/plain")}
+    refused = await client.post("/sources", files=upload, headers={"Origin": EVIL})
+    assert refused.status_code == 403, refused.text
+    assert (await client.get("/sources")).json()["items"] == []
+    own = await client.post("/sources", files=upload, headers={"Origin": live_app.url})
+    assert own.status_code == 201, own.text
+    as_json = await client.post("/sources", json={"file": "notes.txt"})
+    assert as_json.status_code == 415 and "multipart/form-data" in as_json.json()["detail"]
+    form_course = await client.post("/courses", files=upload)
+    assert form_course.status_code == 415 and "application/json" in form_course.json()["detail"]

@@ -49,7 +49,7 @@ from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 FIXTURE_COURSE = "Schema fixture course"
 INCLUDED = re.compile(
-    r"^/healthz$|^/courses(/|$)|^/course/(input|output|config)_schema$"
+    r"^/healthz$|^/courses(/|$)|^/sources(/|$)|^/course/(input|output|config)_schema$"
     r"|^/chains/\w+/(input|output|config)_schema$"
 )
 SECURITY_HEADERS = {
@@ -236,6 +236,12 @@ def _fuzz_operation(
             chosen = [
                 c for c in chosen if c not in (positive_data_acceptance, negative_data_rejection)
             ]
+        if operation.path == "/sources" or (
+            isinstance(case.body, dict) and case.body.get("sources")
+        ):
+            # Made-up source ids are rightly a 422 (no such source of the caller's), and so
+            # are random bytes as a file: the schema cannot say what a readable PDF is.
+            chosen = [c for c in chosen if c is not positive_data_acceptance]
         if _has_webhook_url(case):
             # A webhook URL is checked against DNS and the signing settings (the fixture has
             # no secret): a made-up one is rightly a 422.
@@ -316,6 +322,7 @@ def test_negative_cases_are_rejected_without_server_errors(api: Api) -> None:
         "POST /courses/{job_id}/review",
         "POST /courses/{job_id}/regenerate",
         "GET /courses/{job_id}/export",
+        "POST /sources",
     }, run.nothing_to_negate
 
 
@@ -336,6 +343,10 @@ def test_the_schema_declares_every_error_the_routes_answer(api: Api) -> None:
             *("202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503")
         },
         ("get", "/courses/{job_id}/export"): {"200", "401", "404", "409", "422"},
+        ("post", "/sources"): {"201", "400", "401", "403", "413", "415", "422", "429", "503"},
+        ("get", "/sources"): {"200", "401"},
+        ("get", "/sources/{source_id}"): {"200", "401", "404", "422"},
+        ("delete", "/sources/{source_id}"): {"204", "401", "403", "404", "422", "429", "503"},
         ("delete", "/courses/{job_id}"): {"204", "401", "403", "404", "422"},
         ("get", "/courses/{job_id}/webhooks"): {"200", "401", "404", "422"},
         ("post", "/courses/{job_id}/webhooks/{delivery_id}/retry"): {
@@ -487,6 +498,8 @@ def test_boundary_cases_get_declared_answers(api: Api) -> None:
                 checks = CONFORMANCE  # an opaque cursor: see above
             if run.reuses_key(case) or _report_of_another_format(case):
                 checks = [c for c in checks if c is not positive_data_acceptance]
+            elif positive and isinstance(case.body, dict) and case.body.get("sources"):
+                checks = CONFORMANCE  # made-up source ids: see above
             elif positive and _has_webhook_url(case):
                 checks = CONFORMANCE  # a webhook URL: see above
             _call(api, case, checks, api.headers, run)

@@ -159,9 +159,15 @@ def test_coverage_comes_from_the_course() -> None:
 def test_grounding_share_of_cited_lessons() -> None:
     cite = Citation(source_id="s1", title="Manual", chunk=0, quote="q")
     section = grounding_section(
-        course([lesson("a", "x", citations=[cite, cite]), lesson("b", "x")])
+        course(
+            [
+                lesson("a", "x", citations=[cite, cite], citations_dropped=1),
+                lesson("b", "x", citations_dropped=2),
+            ]
+        )
     )
     assert section.lessons_with_citations == 0.5 and section.citations == 2
+    assert section.citations_dropped == 3
 
 
 def test_usage_cost_from_the_price_table() -> None:

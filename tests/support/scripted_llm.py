@@ -169,7 +169,7 @@ def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -
             f"Урок «{title}». " + filler(title, ru) if ru else f"Lesson '{title}'. " + filler(title)
         )
         qa = [{"question": f"Q{i} {title}", "answer": f"A{i}"} for i in range(1, 4)]
-        return {
+        answer = {
             "body_markdown": body,
             "key_points": [f"{title}: 1", f"{title}: 2", f"{title}: 3"],
             "examples": [{"title": "E1", "problem": "P", "solution": "S"}],
@@ -179,6 +179,7 @@ def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -
                 for term in (topic.get("key_terms", []) if isinstance(topic, dict) else [])
             ],
         }
+        return {**answer, **cite_first_passage(data, body)}
     if call.schema == "PolishedTopic":
         draft = data.get("draft", {})
         return {
@@ -187,6 +188,15 @@ def default_answer(call: Call, list_count: Callable[[int], int] | None = None) -
             "key_points": draft.get("key_points", ["-"]),
         }
     return {}
+
+
+def cite_first_passage(data: dict[str, Any], body: str) -> dict[str, Any]:
+    """With source passages in the data: cite passage 1 inline ([1]) with its first words."""
+    passages = data.get("passages") or []
+    if not passages:
+        return {}
+    quote = " ".join(passages[0]["text"].split()[:6])
+    return {"body_markdown": body + " [1]", "citations": [{"passage": 1, "quote": quote}]}
 
 
 # Words for the default lessons' filler, English and Russian.

@@ -19,6 +19,7 @@ from coursegen.chains.plan import glossary
 from coursegen.chains.schemas import CourseTheme, CourseUsage, Stage, TokenUsage
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
+from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
 from coursegen.quality.report import build_report
@@ -27,6 +28,8 @@ from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.logs import current_job
+from coursegen.server.sources.library import OwnerSources
+from coursegen.server.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +111,15 @@ class JobRunner:
         worker: str,
         model: ModelInfo,
         token_budget: int | None = None,
+        *,
+        sources: SourceStore | None = None,
+        source_top_k: int = 5,
     ) -> None:
         self.graph, self.regenerate_graph = graph, regenerate_graph
         self.writer, self.worker = writer, worker
         self.model = model
         self.token_budget = token_budget
+        self.sources, self.source_top_k = sources, source_top_k
         self.stop_reasons: dict[str, str] = {}
 
     async def run(self, job: Job) -> None:
@@ -229,7 +236,7 @@ class JobRunner:
     async def _generate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
-        config: RunnableConfig = {"configurable": {"thread_id": job.id}}
+        config = self._config(job, job.id)
         events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
@@ -250,6 +257,14 @@ class JobRunner:
         self._complete(events, final["course"].model_dump(mode="json"))
         await self._report(job, events)
         return JobStatus.COMPLETED
+
+    def _config(self, job: Job, thread_id: str) -> RunnableConfig:
+        """The run's config: its checkpoint thread and, for a sourced course, its sources."""
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if self.sources is not None and job.request.sources:
+            library = OwnerSources(self.sources, job.owner, self.source_top_k)
+            configurable[SOURCES_KEY] = library
+        return {"configurable": configurable}
 
     async def _await_review(self, events: JobEventLog, value: dict[str, Any]) -> JobStatus:
         events.emit("review", {"outline": value["outline"]})
@@ -274,9 +289,7 @@ class JobRunner:
     async def _regenerate(
         self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
-        config: RunnableConfig = {
-            "configurable": {"thread_id": f"{job.id}:regenerate:{action['id']}"}
-        }
+        config = self._config(job, f"{job.id}:regenerate:{action['id']}")
         course = events.snapshot.course
         state = await self.regenerate_graph.aget_state(config)
         inputs = (

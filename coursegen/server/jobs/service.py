@@ -17,6 +17,7 @@ from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.runner import initial_course, new_action
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter
+from coursegen.server.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,11 @@ class JobService:
         keys: ApiKeyStore,
         limiter: RateLimiter,
         max_jobs_per_owner: int,
+        sources: SourceStore | None = None,
     ) -> None:
         self.store, self.broker, self.checkpointer, self.keys = store, broker, checkpointer, keys
         self.limiter, self.max_jobs_per_owner = limiter, max_jobs_per_owner
+        self.sources = sources
         self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(

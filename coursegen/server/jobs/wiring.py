@@ -23,6 +23,7 @@ from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.settings import Settings
+from coursegen.server.sources.dialects import source_store
 from coursegen.server.webhooks.deliveries import DeliveryStore
 from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
 
@@ -89,6 +90,8 @@ async def open_jobs(
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
     store = job_store(settings)
     await store.setup()
+    sources = source_store(store)
+    await sources.setup()
     broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
     await broker.start()
     if not settings.uses_postgres:
@@ -98,7 +101,16 @@ async def open_jobs(
     )
     writer = EventWriter(store, broker, linger_s=settings.event_linger_ms / 1000)
     writer.start()
-    runner = JobRunner(graph, regenerate, writer, worker, model_info, settings.job_token_budget)
+    runner = JobRunner(
+        graph,
+        regenerate,
+        writer,
+        worker,
+        model_info,
+        settings.job_token_budget,
+        sources=sources,
+        source_top_k=settings.source_top_k,
+    )
     manager = JobManager(
         store,
         broker,
@@ -115,7 +127,9 @@ async def open_jobs(
         if isinstance(broker, RedisBroker)
         else RateLimiter(settings.requests_per_minute)
     )
-    service = JobService(store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner)
+    service = JobService(
+        store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner, sources=sources
+    )
     service.manager = manager
     await manager.start()
     sender = await webhook_sender(settings, store, worker)

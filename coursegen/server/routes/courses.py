@@ -129,6 +129,7 @@ async def create_course(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
+    await _check_sources(service, owner, request)
     webhook = await _webhook(request.webhook_url, key, service, settings)
     # The owner's LangServe runs take job slots too (a replayed request needs none).
     if runs.active(owner) and not (
@@ -310,6 +311,24 @@ async def delete_course(job: JobDep, service: ServiceDep) -> Response:
     never rate-limited."""
     await service.delete(job)
     return Response(status_code=204)
+
+
+async def _check_sources(service: ServiceDep, owner: str, request: CourseRequest) -> None:
+    """422, shaped like any other, when a source id is unknown or another owner's."""
+    if not request.sources or service.sources is None:
+        return
+    missing = await service.sources.missing(owner, request.sources)
+    if missing:
+        errors = [
+            {
+                "type": "value_error",
+                "loc": ("body", "sources", request.sources.index(i)),
+                "msg": f"no source {i} among the caller's",
+                "input": i,
+            }
+            for i in missing
+        ]
+        raise RequestValidationError(errors)
 
 
 async def _webhook(

@@ -15,6 +15,7 @@ from langserve import add_routes
 
 from coursegen.chains.schemas import STAGES, Stage, TokenUsage
 from coursegen.chains.stages import CourseChains
+from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
 from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
@@ -22,6 +23,7 @@ from coursegen.server.deps import OwnerDep, get_runs, get_service, get_threads
 from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.courses import errors
 from coursegen.server.serialization import GraphAwareSerializer
+from coursegen.server.sources.library import OwnerSources
 
 THREAD_HEADER = "x-thread-id"
 # Namespace of the checkpoint threads of LangServe runs (a UUID5 of owner and thread name).
@@ -108,6 +110,10 @@ async def thread_from_header(config: dict[str, Any], request: Request) -> dict[s
     configurable["thread_id"] = key
     if request.method == "POST" and request.url.path.rsplit("/", 1)[-1] in RUN_ENDPOINTS:
         await get_threads(request).touch(key, owner)
+    # The caller's sources, for a course request that names some (others' find nothing).
+    service, settings = get_service(request), request.app.state.settings
+    if service.sources is not None:
+        configurable[SOURCES_KEY] = OwnerSources(service.sources, owner, settings.source_top_k)
     return {**config, "configurable": configurable}
 
 

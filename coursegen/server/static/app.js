@@ -1048,6 +1048,31 @@
     return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
+  // Upload each file (multipart, field `file`) to POST /sources; the ids go in the request.
+  async function uploadSources(files) {
+    const ids = [];
+    for (const file of files) {
+      const data = new FormData();
+      data.append("file", file);
+      try {
+        const response = await fetch("/sources", {
+          method: "POST",
+          headers: authHeaders(),
+          body: data,
+        });
+        const answer = await response.json().catch(() => null);
+        if (response.status === 401) needKey();
+        if (!response.ok) {
+          return { ok: false, message: `${file.name}: ${errorMessage(response, answer)}` };
+        }
+        ids.push(answer.id);
+      } catch (exc) {
+        return { ok: false, message: `The server cannot be reached (${exc.message}).` };
+      }
+    }
+    return { ok: true, ids };
+  }
+
   async function createCourse(event) {
     event.preventDefault();
     const form = event.target;
@@ -1072,6 +1097,18 @@
     }
     const button = $("create");
     button.disabled = true;
+    const files = [...form.elements.sources.files];
+    if (files.length) {
+      const uploaded = await uploadSources(files);
+      if (!uploaded.ok) {
+        button.disabled = false;
+        error.textContent = uploaded.message;
+        error.hidden = false;
+        return;
+      }
+      body.sources = uploaded.ids;
+      body.options.grounding = form.elements.strict.checked ? "strict" : "prefer";
+    }
     const answer = await api("POST", "/courses", body, { "Idempotency-Key": newKey() });
     button.disabled = false;
     if (!answer.ok) {
