@@ -91,11 +91,12 @@ def coverage_section(course: Course) -> CoverageSection:
     return CoverageSection(requirements=items, uncovered=sum(1 for i in items if not i.covered))
 
 
-def grounding_section(course: Course) -> GroundingSection:
+def grounding_section(course: Course, sources: int = 0) -> GroundingSection:
     """The share of written lessons that cite sources, the citations kept and those dropped."""
     done = written(course)
     cited = sum(1 for lesson in done if lesson.item.citations)
     return GroundingSection(
+        sources=sources,
         lessons_with_citations=round(cited / len(done), 3) if done else None,
         citations=sum(len(lesson.item.citations) for lesson in done),
         citations_dropped=sum(lesson.item.citations_dropped for lesson in done),

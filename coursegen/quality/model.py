@@ -158,6 +158,7 @@ class UsageSection(BaseModel):
 class GroundingSection(BaseModel):
     """How much of the course cites uploaded sources."""
 
+    sources: int = Field(default=0, description="Sources the request named (0: not grounded).")
     lessons_with_citations: float | None = Field(description="0–1 share of written lessons.")
     citations: int = Field(description="Citations kept: their quotes occur in the cited passage.")
     citations_dropped: int = Field(

@@ -35,7 +35,7 @@ def build_report(
         self_check=self_check_section(course),
         length=length_section(course),
         usage=usage_section(course.usage, model),
-        grounding=grounding_section(course),
+        grounding=grounding_section(course, len(request.sources)),
     )
     report.summary = figures(report)
     return report

@@ -14,6 +14,16 @@ def _share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+def _grounding(r: QualityReport) -> str:
+    g = r.grounding
+    if not g.sources:
+        return "no sources attached"
+    return (
+        f"{_share(g.lessons_with_citations)} of lessons cite the {g.sources} source(s) "
+        f"({g.citations} citations; {g.citations_dropped} failed the check)"
+    )
+
+
 def figures(report: QualityReport | Mapping[str, Any]) -> dict[str, str]:
     """One line per section, in the report's order."""
     r = QualityReport.model_validate(report)
@@ -47,6 +57,5 @@ def figures(report: QualityReport | Mapping[str, Any]) -> dict[str, str]:
         f"{len(check.duplicates)} repeated, {len(check.empty_answers)} empty answers",
         "Length": f"{length.min}/{length.median}/{length.max} words per lesson (min/median/max)",
         "Usage": f"{usage.total.total_tokens} tokens in {usage.total.calls} calls; {cost}",
-        "Grounding": f"{_share(r.grounding.lessons_with_citations)} of lessons cite sources "
-        f"({r.grounding.citations} citations; {r.grounding.citations_dropped} failed the check)",
+        "Grounding": _grounding(r),
     }

@@ -170,6 +170,19 @@ def test_grounding_share_of_cited_lessons() -> None:
     assert section.citations_dropped == 3
 
 
+def test_grounding_line_says_when_no_sources_were_attached() -> None:
+    from coursegen.quality.summary import _grounding
+
+    cite = Citation(source_id="s1", title="Manual", chunk=0, quote="q")
+    written = course([lesson("a", "x", citations=[cite], citations_dropped=2)])
+    report = build_report(request(1, 1), written)
+    assert report.grounding.sources == 0 and _grounding(report) == "no sources attached"
+    grounded = report.model_copy(update={"grounding": grounding_section(written, sources=2)})
+    assert _grounding(grounded) == (
+        "100% of lessons cite the 2 source(s) (1 citations; 2 failed the check)"
+    )
+
+
 def test_usage_cost_from_the_price_table() -> None:
     usage = CourseUsage().add(
         "content",
@@ -183,6 +196,10 @@ def test_usage_cost_from_the_price_table() -> None:
     assert usage_section(usage, "local").cost_usd == 0
     unknown = usage_section(usage, "openai:some-local-llama")
     assert unknown.price is None and unknown.cost_usd is None
+    # OpenAI's names on another server are not OpenAI's prices; models run here cost nothing.
+    assert usage_section(usage, "openai-compatible:gpt-4o-mini").cost_usd is None
+    assert usage_section(usage, "sandbox:sandbox").cost_usd == 0
+    assert usage_section(usage, "llamacpp:SmolLM2.gguf").cost_usd == 0
 
 
 def test_whole_report_is_deterministic_and_reads_as_figures() -> None:

@@ -10,7 +10,6 @@ of its own (`coursegen_test_<random>`), dropped at the end.
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support.databases import private_postgres
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.server_process import (
     EventReader,
@@ -41,7 +41,6 @@ from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LEASE_S = 2.0
 LIVE_S = 2.5  # live delivery through Redis; a follower without it re-reads every 5 s
@@ -53,17 +52,8 @@ THEMES, TOPICS = 2, 3
 @pytest.fixture
 def database_url() -> Iterator[str]:
     """A fresh database of this test's own on the local PostgreSQL, dropped afterwards."""
-    name = f"coursegen_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with private_postgres() as url:
+        yield url
 
 
 @pytest.fixture

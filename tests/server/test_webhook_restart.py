@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.postgres import private_database
+from tests.support.databases import private_postgres
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.server_process import (
     ServerGroup,
@@ -31,7 +31,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
         yield {}
         return
-    with private_database() as url:
+    with private_postgres() as url:
         yield {"COURSEGEN_DATABASE_URL": url}
 
 

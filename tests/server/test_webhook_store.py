@@ -17,7 +17,7 @@ from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import Batch, LeaseLost, SqlJobStore
 from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
 from coursegen.server.webhooks.payload import body_of
-from tests.support.postgres import private_database
+from tests.support.databases import private_postgres
 
 WORKER = "worker-a"
 URL = "https://hooks.example.org/in"
@@ -31,7 +31,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield db
         await db.close()
         return
-    with private_database() as url:
+    with private_postgres() as url:
         db = PostgresJobStore(url)
         await db.setup()
         yield db
