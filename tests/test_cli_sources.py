@@ -1,31 +1,15 @@
 """Test `coursegen sources add|list|rm` and `generate --source` against the real app."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner, Result
 
 from coursegen.cli import app
 from coursegen.client import CourseClient
-from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
 from tests.support.documents import MARKDOWN, make_pdf
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
-
-
-@pytest.fixture
-def live_app(tmp_path: Path, scripted_llm: ScriptedLLM) -> Iterator[LiveApp]:
-    settings = Settings(
-        base_url=scripted_llm.base_url,
-        model="openai:scripted",
-        data_dir=tmp_path / "data",
-        llm_max_retries=0,
-    )
-    with LiveApp(create_app(settings)) as live:
-        yield live
 
 
 def invoke(*args: str) -> Result:
