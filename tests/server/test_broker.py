@@ -52,6 +52,7 @@ async def test_listener_survives_bad_messages_and_reconnects(
         broker.on_control = on_control
         await broker.start()
         try:
+            await _subscribed(direct, broker)
             for bad in (b"not json", b"[1, 2]", b"\xff"):
                 await direct.publish(broker.CONTROL, bad)
             await direct.publish(broker.EVENTS + "job1", b'{"events": "no sender"}')
@@ -67,12 +68,24 @@ async def test_listener_survives_bad_messages_and_reconnects(
             assert not _logged(caplog, "reconnected")
             proxy.restore()
             await wait_until(lambda: _logged(caplog, "reconnected"), 10, "the reconnect")
+            await _subscribed(direct, broker)
             await direct.publish(broker.CONTROL, orjson.dumps({"kind": "wake", "n": 2}))
             await wait_until(lambda: len(received) == 2, 5, "a message after the reconnect")
             assert received[1] == {"kind": "wake", "n": 2}
             assert broker._listener is not None and not broker._listener.done()
         finally:
             await broker.close()
+
+
+async def _subscribed(direct: Any, broker: RedisBroker) -> None:
+    """Wait until Redis has processed the listener's subscriptions (sent, not yet confirmed,
+    when `start` returns); the pattern is subscribed first, so the control channel is last."""
+    for _ in range(100):
+        [(_, count)] = await direct.pubsub_numsub(broker.CONTROL)
+        if count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the listener never subscribed to the control channel")
 
 
 def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:

@@ -45,9 +45,8 @@ class TcpProxy:
         self._cut = False
 
     def stop(self) -> None:
-        self._run(self._cut_all())
-        if self._server is not None:
-            self._server.close()
+        # Closed on the proxy's own loop: asyncio servers are not thread-safe.
+        self._run(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
@@ -59,6 +58,11 @@ class TcpProxy:
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    async def _close(self) -> None:
+        await self._cut_all()
+        if self._server is not None:
+            self._server.close()
 
     async def _cut_all(self) -> None:
         self._cut = True
