@@ -1,4 +1,4 @@
-"""Declare the course request and the structured outputs of every stage."""
+"""Declare the domain types: the course request, each stage's output, the course and its usage."""
 
 from typing import Annotated, Any, Literal
 
@@ -11,10 +11,8 @@ from pydantic import (
     field_validator,
 )
 
+from coursegen.names import Stage
 from coursegen.prompts import LANGUAGE_NAMES
-
-Stage = Literal["outline", "topics", "coverage", "content", "polish"]
-STAGES: tuple[Stage, ...] = ("outline", "topics", "coverage", "content", "polish")
 
 
 def json_integer(value: Any) -> Any:

@@ -17,11 +17,11 @@ from standardwebhooks import Webhook
 from typer.testing import CliRunner, Result
 
 import coursegen.cli._app
-from coursegen.chains.schemas import Course
 from coursegen.cli import app
 from coursegen.client import CourseClient
+from coursegen.domain import Course
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.client.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
@@ -430,7 +430,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
 
 
 def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -464,7 +464,7 @@ def test_progress_view_reads_the_requirements_check() -> None:
 def test_keys_create_refuses_unsafe_owner_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -480,7 +480,7 @@ def test_keys_create_refuses_unsafe_owner_names(
 
 
 def test_keys_create_with_a_webhook_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()

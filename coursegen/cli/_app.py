@@ -79,9 +79,9 @@ def session(server: str | None, api_key: str | None) -> Iterator[CourseClient]:
 @contextmanager
 def embedded() -> Iterator[str]:
     """Run the service in-process (configured from COURSEGEN_* like `serve`); yield its URL."""
-    from coursegen.chains.models import ProviderConfigError
+    from coursegen.providers.loading import ProviderConfigError
     from coursegen.server.embedded import EmbeddedServer
-    from coursegen.server.settings import Settings
+    from coursegen.settings import Settings
 
     try:
         local = EmbeddedServer(settings=Settings())

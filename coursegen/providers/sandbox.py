@@ -23,9 +23,9 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from coursegen.chains._sandbox_fill import Fill, fill_schema
-from coursegen.chains._sandbox_phrases import phrases_for
 from coursegen.prompts.languages import LANGUAGE_NAMES, LANGUAGE_NAMES_RU
+from coursegen.providers._sandbox_fill import Fill, fill_schema
+from coursegen.providers._sandbox_phrases import phrases_for
 
 SANDBOX = "sandbox"
 SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends (structured.py)

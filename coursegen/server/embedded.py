@@ -7,7 +7,7 @@ from typing import Any
 
 import uvicorn
 
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 
 
 class EmbeddedServer:

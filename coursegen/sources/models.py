@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from coursegen.chains.schemas import Passage, SourceDigest
+from coursegen.domain import Passage, SourceDigest
 
 SourceKind = Literal["pdf", "docx", "markdown", "html", "text"]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.estimate import Estimate, estimate_course
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.exports import export_course
 from coursegen.quality.model import QualityReport
 from coursegen.quality.report import build_report
@@ -47,10 +47,10 @@ from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, Job
 from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
-from coursegen.server.settings import Settings
 from coursegen.server.webhooks.choose import job_webhook
 from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused
+from coursegen.settings import Settings
 
 ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
