@@ -1,6 +1,6 @@
 """Define the names every layer and the client share: stages, export formats, output modes."""
 
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeGuard, get_args
 
 Stage = Literal["outline", "topics", "coverage", "content", "polish"]
 """A kind of LLM call; token usage is counted per stage."""
@@ -13,6 +13,12 @@ between topics and content, so progress does not show it)."""
 ExportName = Literal["md", "html", "scorm", "imscc"]
 """An export format as the API, the CLI and the client name it."""
 EXPORT_NAMES: Final[tuple[ExportName, ...]] = get_args(ExportName)
+
+
+def is_export_name(name: str) -> TypeGuard[ExportName]:
+    """Tell whether `name` is one of the export formats."""
+    return name in EXPORT_NAMES
+
 
 StructuredMode = Literal["json_schema", "json_mode", "function_calling"]
 """How a model is held to an answer's JSON schema."""

@@ -270,6 +270,21 @@ def test_generate_runs_the_service_in_process(
     assert len(scripted_llm.calls) == 1 + 1 + 2 + 2
 
 
+def test_in_process_service_is_loopback_whatever_the_bind_setting_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # COURSEGEN_HOST is where `coursegen serve` binds; the in-process service binds loopback,
+    # so a network address there must not make it demand API keys.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSEGEN_HOST", "0.0.0.0")
+    monkeypatch.setenv("COURSEGEN_MODEL", "sandbox")
+    monkeypatch.setenv("COURSEGEN_SANDBOX_TOKENS_PER_S", "0")
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path / "data"))
+    result = invoke("generate", "Python basics", "--themes", "1", "--topics", "1")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "python-basics.json").exists()
+
+
 def test_status(live_app: LiveApp) -> None:
     job = finished_job(live_app.url, themes=1, topics_per_theme=2)
     result = invoke("status", job, "--server", live_app.url)

@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.domain import CourseRequest
 from coursegen.exports import export_course
+from coursegen.names import ExportName
 from coursegen.quality.model import QualityReport
 from coursegen.quality.report import build_report
 from coursegen.server import metrics
@@ -52,7 +53,6 @@ from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused
 from coursegen.settings import Settings
 
-ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
 # Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
 MAX_EVENT_ID = 2**63 - 1
