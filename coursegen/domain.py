@@ -1,4 +1,7 @@
 """Declare the domain types: the course request, each stage's output, the course and its usage."""
+# One module of ~370 lines on purpose: the types nest (a Course holds themes, topics, lessons,
+# citations), checkpoints name them by this module (server/checkpointer.py's allowlist), and
+# exports, quality, sources and the server import them from here, below chains/ and graph/.
 
 from typing import Annotated, Any, Literal
 
