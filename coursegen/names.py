@@ -23,3 +23,6 @@ def is_export_name(name: str) -> TypeGuard[ExportName]:
 StructuredMode = Literal["json_schema", "json_mode", "function_calling"]
 """How a model is held to an answer's JSON schema."""
 STRUCTURED_MODES: Final[tuple[StructuredMode, ...]] = get_args(StructuredMode)
+JSON_MODE_SCHEMA_MARKER: Final = "JSON schema of the answer:\n"
+"""What json_mode puts before the schema it appends to the last message (models that
+answer without a network, the sandbox and the test server, read the schema after it)."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import from_json
 
 from coursegen.domain import TokenUsage
-from coursegen.names import StructuredMode
+from coursegen.names import JSON_MODE_SCHEMA_MARKER, StructuredMode
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 
@@ -84,7 +84,7 @@ def bounded_schema(json_schema: dict[str, Any], bounds: ListBounds | None) -> di
 
 
 def _schema_prompt(json_schema: dict[str, Any]) -> str:
-    return "JSON schema of the answer:\n" + json.dumps(json_schema)
+    return JSON_MODE_SCHEMA_MARKER + json.dumps(json_schema)
 
 
 def bind_structured(

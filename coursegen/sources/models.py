@@ -1,4 +1,4 @@
-"""Declare what a parsed source and its chunks are (passages and digests: chains.schemas)."""
+"""Declare what a parsed source and its chunks are (passages and digests: coursegen.domain)."""
 
 from typing import Literal
 
