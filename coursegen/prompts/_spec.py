@@ -4,15 +4,13 @@ from dataclasses import dataclass, field
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from coursegen.names import Stage
-
 
 @dataclass(frozen=True, kw_only=True)
 class PromptSpec:
     """A stage prompt with the metadata the catalogue (docs/prompts.md) is built from."""
 
-    stage: Stage
-    """Pipeline stage: outline, topics, coverage, content or polish."""
+    stage: str
+    """Pipeline stage: outline, topics, content or polish."""
     title: str
     """Heading in the catalogue."""
     description: str
