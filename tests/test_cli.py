@@ -22,7 +22,7 @@ from coursegen.cli import app
 from coursegen.client import CourseClient
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.client.flaky import FlakyTransport
+from tests.support.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 

@@ -12,7 +12,7 @@ from coursegen.client import (
     CourseStreamError,
     Event,
 )
-from tests.client.flaky import FlakyTransport
+from tests.support.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM
 

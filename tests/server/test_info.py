@@ -12,7 +12,7 @@ from coursegen.chains.schemas import Course
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.sse import read_events
 

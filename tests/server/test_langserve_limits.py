@@ -17,7 +17,7 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.server.conftest import wait_status
+from tests.support.jobs import wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Fault, ScriptedLLM

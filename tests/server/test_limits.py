@@ -9,8 +9,8 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.server.conftest import create, wait_status
 from tests.support.databases import private_postgres
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 

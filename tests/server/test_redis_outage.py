@@ -12,7 +12,7 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.redis_server import PrivateRedis
 from tests.support.scripted_llm import Fault, ScriptedLLM

@@ -13,8 +13,8 @@ from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.postgres_store import PostgresJobStore
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SCHEMA, SqlJobStore
-from tests.server.conftest import create, wait_status
 from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
 from tests.support.sse import read_events
