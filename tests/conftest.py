@@ -11,6 +11,7 @@ from langchain_openai import ChatOpenAI
 from coursegen.chains.models import ModelOptions, load_chat_model
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
+from tests.support.databases import private_postgres
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -20,6 +21,13 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
     """A fresh scripted server per test (its script and call log are the test's own)."""
     with ScriptedLLM() as llm:
         yield llm
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A fresh database of this test's own on the local PostgreSQL, dropped afterwards."""
+    with private_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.postgres_store import PostgresJobStore
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SCHEMA, SqlJobStore
-from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
 from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
@@ -135,7 +134,7 @@ async def test_an_older_sqlite_job_table_gets_the_report_column(tmp_path: Path) 
 
 @pytest.mark.postgres
 async def test_an_older_postgres_job_table_gets_the_report_column(
-    database_url: str,  # noqa: F811  (the fixture imported above)
+    database_url: str,
 ) -> None:
     with psycopg.connect(database_url, autocommit=True) as db:
         _old_table(db.execute)

@@ -17,7 +17,6 @@ from coursegen.server.app import create_app
 from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
 from coursegen.server.routes.langserve import thread_key
 from coursegen.server.settings import Settings
-from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
 from tests.support.jobs import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coursegen.server import apikeys
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
 from tests.support.live_app import LiveApp
@@ -18,7 +19,6 @@ from tests.support.page import (
 )
 from tests.support.scripted_llm import ScriptedLLM
 
-apikeys = pytest.importorskip("coursegen.server.apikeys", reason="no API keys in this version")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 
 
