@@ -353,6 +353,7 @@ def test_export_command(live_app: LiveApp, tmp_path: Path) -> None:
     assert "<html" in html.read_text().lower() and "Theme 1" in html.read_text()
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("answer", ["c", "l"])
 def test_ctrl_c_cancels_or_leaves_the_job(
     live_app: LiveApp, scripted_llm: ScriptedLLM, tmp_path: Path, answer: str
@@ -393,6 +394,7 @@ def test_ctrl_c_cancels_or_leaves_the_job(
     assert not (tmp_path / "c.json").exists()
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
     scripted_llm: ScriptedLLM, tmp_path: Path, sig: signal.Signals

@@ -18,7 +18,7 @@ from tests.support.redis_server import PrivateRedis
 from tests.support.scripted_llm import Fault, ScriptedLLM
 from tests.support.server_process import wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.processes, pytest.mark.redis, pytest.mark.timeout(90)]
 
 
 @pytest.fixture

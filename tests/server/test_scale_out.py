@@ -38,7 +38,12 @@ from tests.support.server_process import (
 )
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(90),
+]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LEASE_S = 2.0

@@ -19,7 +19,7 @@ from tests.support.server_process import (
 )
 from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.processes, pytest.mark.timeout(180)]
 START_S = 60  # a loaded machine can take this long to import and start a server
 
 SECRET = TEST_SECRET
