@@ -26,7 +26,7 @@ from tests.support.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
