@@ -3,7 +3,7 @@ UV ?= uv
 # The sandbox model needs no extra: skip building llama-cpp-python (keep it if installed).
 SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 
-.PHONY: install run test lint bench docs eval
+.PHONY: install run test test-fast lint bench docs eval
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
@@ -14,6 +14,13 @@ run: install
 
 test: install
 	$(UV) run pytest
+
+# The inner loop: everything but the browser, `langgraph dev`, the embedded model and the tests
+# that start processes of their own (markers declared in pyproject.toml). PostgreSQL and Redis
+# stay in: every store test runs on both backends.
+FAST_MARKERS ?= not browser and not langgraph_dev and not local_model and not processes
+test-fast: install
+	$(UV) run pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .

@@ -32,9 +32,8 @@ from typing import Any
 
 import httpx
 
-# The wire format the course chains write (schema transport, <course_data> blocks) is read
-# the same way by the scripted test server; one reader serves both.
-from tests.support.scripted_llm import course_data, schema_name
+# The scripted test server reads coursegen's requests the same way: one reader serves both.
+from fakes.openai_requests import course_data, schema_name
 
 MARKER_RE = re.compile(rb"zq(\d+)_(\d+)q")
 COUNT_RE = re.compile(r"(?:exactly|ровно) (\d+)")

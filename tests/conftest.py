@@ -10,7 +10,10 @@ from langchain_openai import ChatOpenAI
 
 from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.app import create_app
+from coursegen.server.jobs.store import SqlJobStore
 from coursegen.settings import Settings
+from tests.support.backends import BACKENDS, Backend, open_backend
+from tests.support.databases import private_postgres
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -20,6 +23,31 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
     """A fresh scripted server per test (its script and call log are the test's own)."""
     with ScriptedLLM() as llm:
         yield llm
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A fresh database of this test's own on the local PostgreSQL, dropped afterwards."""
+    with private_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each job store backend in turn: the test body runs on SQLite and on PostgreSQL."""
+    with open_backend(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def job_store(backend: Backend) -> AsyncIterator[SqlJobStore]:
+    """A set-up job store on the test's backend, closed afterwards."""
+    store = backend.job_store()
+    await store.setup()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @pytest.fixture

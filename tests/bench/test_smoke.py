@@ -79,6 +79,7 @@ def test_critical_path_is_the_longest_chain():
     assert path["sequential_s"] == 1 + 1 + 2 + 0.5 + 3 + 1 + 1 + 1
 
 
+@pytest.mark.processes
 @pytest.mark.timeout(120)
 def test_a_tiny_run_writes_its_table(tmp_path: Path):
     out = tmp_path / "benchmarks.md"

@@ -5,7 +5,8 @@ import pytest
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.stages import TopicsInput, build_outline_chain, build_topics_chain
 from coursegen.domain import CourseOptions, CourseRequest, Outline, ThemeOutline
-from tests.support.scripted_llm import ScriptedLLM, sent_schema
+from fakes.openai_requests import sent_schema
+from tests.support.scripted_llm import ScriptedLLM
 
 MODES = ["json_schema", "json_mode", "function_calling"]
 

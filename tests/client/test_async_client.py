@@ -12,7 +12,7 @@ from coursegen.client import (
     Event,
 )
 from coursegen.domain import Course
-from tests.client.flaky import AsyncFlakyTransport
+from tests.support.flaky import AsyncFlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 

@@ -4,7 +4,7 @@ import pytest
 
 from coursegen.domain import Course, GlossaryEntry
 from coursegen.exports import to_html, to_imscc, to_markdown, to_scorm12
-from tests.exports.helpers import Page, html_text, local_files, manifest, members
+from tests.support.packages import Page, html_text, local_files, manifest, members
 
 CP = "{http://www.imsproject.org/xsd/imscp_rootv1p1p2}"
 ADLCP = "{http://www.adlnet.org/xsd/adlcp_rootv1p2}"

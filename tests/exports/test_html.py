@@ -1,13 +1,13 @@
 """The standalone HTML page: self-contained, escaped, with a working quiz markup."""
 
 from coursegen.exports import to_html
-from tests.exports.conftest import (
+from tests.support.hostile_course import (
     DRAFT_BODY_OF_POLISHED,
     HOSTILE_TITLE,
     POLISHED_BODY,
     build_course,
 )
-from tests.exports.helpers import Page
+from tests.support.packages import Page
 
 
 def test_page_is_standalone_and_in_the_course_language(course):

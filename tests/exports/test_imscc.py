@@ -5,8 +5,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from coursegen.exports import to_imscc
-from tests.exports.conftest import HOSTILE_TITLE
-from tests.exports.helpers import Page, html_text, local_files, manifest, members
+from tests.support.hostile_course import HOSTILE_TITLE
+from tests.support.packages import Page, html_text, local_files, manifest, members
 
 CC = "{http://www.imsglobal.org/xsd/imsccv1p3/imscp_v1p1}"
 LOM = "{http://ltsc.ieee.org/xsd/imsccv1p3/LOM/manifest}"

@@ -5,7 +5,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from coursegen.exports import to_markdown
-from tests.exports.conftest import DRAFT_BODY_OF_POLISHED, HOSTILE_TITLE, POLISHED_BODY
+from tests.support.hostile_course import DRAFT_BODY_OF_POLISHED, HOSTILE_TITLE, POLISHED_BODY
 
 PERMISSIVE = MarkdownIt("commonmark")  # raw HTML on, as many Markdown viewers render
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coursegen.exports import to_scorm12
-from tests.exports.helpers import members
+from tests.support.packages import members
 
 NODE = shutil.which("node")
 HARNESS = Path(__file__).with_name("quiz_harness.js")

@@ -7,7 +7,7 @@ import pytest
 
 from coursegen.domain import Citation, Course
 from coursegen.exports import export_course
-from tests.exports.conftest import build_course
+from tests.support.hostile_course import build_course
 
 CITATIONS = [
     Citation(source_id="a" * 32, title="Учебник <физики>", page=3, chunk=4, quote="x < y & z"),

@@ -3,8 +3,8 @@
 import pytest
 
 from coursegen.exports import to_scorm12
-from tests.exports.conftest import HOSTILE_TITLE
-from tests.exports.helpers import Page, local_files, manifest, members
+from tests.support.hostile_course import HOSTILE_TITLE
+from tests.support.packages import Page, local_files, manifest, members
 
 CP = "{http://www.imsproject.org/xsd/imscp_rootv1p1p2}"
 ADLCP = "{http://www.adlnet.org/xsd/adlcp_rootv1p2}"

@@ -14,7 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from coursegen.domain import Course
 from coursegen.graph import build_graph
-from tests.graph.test_graph import (
+from tests.support.graph_calls import (
     HeldLLM,
     assert_topic_complete,
     chat_model,

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.graph.test_graph import per_schema, topic_of
+from tests.support.graph_calls import per_schema, topic_of
 from tests.support.scripted_llm import ScriptedLLM
 
 pytestmark = [pytest.mark.langgraph_dev, pytest.mark.timeout(180)]
@@ -37,9 +37,8 @@ def langgraph_cli() -> str:
     """The `langgraph` CLI of this interpreter's environment (the project's dev group)."""
     candidate = Path(sys.executable).parent / "langgraph"
     found = str(candidate) if candidate.exists() else shutil.which("langgraph")
-    if not found:
-        pytest.skip("langgraph-cli is not installed (uv sync --group dev)")
-    pytest.importorskip("langgraph_api", reason="langgraph dev needs langgraph-cli[inmem]")
+    # The dev group installs langgraph-cli[inmem]: without it the environment is broken.
+    assert found, "langgraph-cli is not installed (uv sync --group dev)"
     return found
 
 

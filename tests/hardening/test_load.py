@@ -16,7 +16,7 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import wait_status
+from tests.support.jobs import wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.sse import SSE, read_events

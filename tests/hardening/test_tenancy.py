@@ -16,7 +16,7 @@ from coursegen.graph.graph import graph as course_graph
 from coursegen.server.app import create_app
 from coursegen.server.routes.langserve import thread_key
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM

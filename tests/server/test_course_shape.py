@@ -4,7 +4,7 @@ from collections import Counter
 
 import httpx
 
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.sse import read_events
 

@@ -9,8 +9,8 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
-from tests.support.databases import private_postgres
+from tests.support.backends import Backend
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -77,14 +77,10 @@ async def test_jobs_per_owner_are_limited(
     assert replay.status_code == 202 and replay.json()["id"] == first.json()["id"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
-    """The app's settings on SQLite, and on a PostgreSQL database of the test's own."""
-    if request.param == "sqlite":
-        yield settings
-        return
-    with private_postgres() as url:
-        yield settings.model_copy(update={"database_url": url})
+@pytest.fixture
+def store_settings(backend: Backend, settings: Settings) -> Settings:
+    """The app's settings on each backend: SQLite, and a PostgreSQL database of its own."""
+    return settings.model_copy(update=backend.settings_update())
 
 
 async def test_concurrent_creates_cannot_race_past_the_job_slots(

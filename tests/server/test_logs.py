@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from coursegen.server.logs import JsonFormatter, current_job
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.keys import make_key
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 from tests.support.server_process import ServerProcess
@@ -30,6 +31,7 @@ def test_log_lines_are_json_with_the_job_id() -> None:
     assert "job_id" not in json.loads(JsonFormatter().format(record))
 
 
+@pytest.mark.processes
 async def test_serve_logs_json_lines_without_access_lines_or_keys(
     tmp_path: Path, scripted_llm: ScriptedLLM
 ) -> None:
@@ -70,6 +72,7 @@ async def test_serve_logs_json_lines_without_access_lines_or_keys(
     assert key not in server.log_text() and key[8:] not in server.log_text()
 
 
+@pytest.mark.processes
 async def test_serve_logs_the_model_and_each_jobs_life(tmp_path: Path) -> None:
     """A model line at start-up (no secret of the URL in it); per job: created, started,
     stages reached, finished with usage and seconds, or failed with code and reason."""

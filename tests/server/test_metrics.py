@@ -4,7 +4,7 @@ import re
 
 import httpx
 
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 
 
 def _value(text: str, name: str, labels: str = "") -> float:

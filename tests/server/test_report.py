@@ -1,20 +1,13 @@
 """Test the quality report over real HTTP: the event, the stored report, the route, the export."""
 
-import sqlite3
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import httpx
-import psycopg
-import pytest
 
 from coursegen.server.jobs.models import Job
-from coursegen.server.jobs.postgres_store import PostgresJobStore
-from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SCHEMA, SqlJobStore
-from tests.server.conftest import create, wait_status
-from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
+from tests.support.backends import Backend
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
 from tests.support.sse import read_events
@@ -106,9 +99,7 @@ async def test_html_export_with_the_report_as_appendix(client: httpx.AsyncClient
     assert wrong.status_code == 422 and "html only" in wrong.text
 
 
-def _old_table(execute: Callable[[str], object]) -> None:
-    """Create coursegen_jobs as it was before reports."""
-    execute(SCHEMA[0].replace(",\n        report TEXT)", ")"))
+OLD_TABLE = SCHEMA[0].replace(",\n        report TEXT)", ")")  # coursegen_jobs before reports
 
 
 async def _reports_are_stored_after_setup(store: SqlJobStore) -> None:
@@ -125,18 +116,7 @@ async def _reports_are_stored_after_setup(store: SqlJobStore) -> None:
         await store.close()
 
 
-async def test_an_older_sqlite_job_table_gets_the_report_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as db:
-        _old_table(db.execute)
-        assert "report" not in {row[1] for row in db.execute("PRAGMA table_info(coursegen_jobs)")}
-    await _reports_are_stored_after_setup(SqliteJobStore(path))
-
-
-@pytest.mark.postgres
-async def test_an_older_postgres_job_table_gets_the_report_column(
-    database_url: str,  # noqa: F811  (the fixture imported above)
-) -> None:
-    with psycopg.connect(database_url, autocommit=True) as db:
-        _old_table(db.execute)
-    await _reports_are_stored_after_setup(PostgresJobStore(database_url))
+async def test_an_older_job_table_gets_the_report_column(backend: Backend) -> None:
+    backend.execute(OLD_TABLE)
+    assert "report" not in backend.columns("coursegen_jobs")
+    await _reports_are_stored_after_setup(backend.job_store())

@@ -28,7 +28,7 @@ class PrivateRedis:
         """Start (or start again, on the same port) and wait until it answers."""
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed")
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         self._process = subprocess.Popen(
             [*command, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from tests.support.scripted_llm import Call, Fault, Reply
+from tests.support.sse import SSE, iter_events, token_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Variables of the developer's shell that must not leak into a test server's configuration.
@@ -184,17 +186,6 @@ class ServerGroup:
 
 
 @dataclass
-class SSE:
-    """One received Server-Sent Event of a job's log."""
-
-    id: int
-    event: str
-    data: Any
-    connection: int = 0  # which connection of the reader delivered it
-    received: float = 0.0  # time.monotonic() when it arrived (ScriptedLLM's clock too)
-
-
-@dataclass
 class EventReader:
     """Follow one job's event stream across reconnects, remembering everything received.
 
@@ -238,47 +229,28 @@ class EventReader:
         """
         self.connections += 1
         connection = self.connections
-        headers = {"Accept": "text/event-stream"}
-        if self.events:
-            headers["Last-Event-ID"] = str(self.last_id)
         url = f"{base_url}/courses/{self.job_id}/events"
         received = 0
         async with asyncio.timeout(timeout):
             try:
                 async with (
                     httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
-                    client.stream("GET", url, headers=headers) as response,
+                    aclosing(
+                        iter_events(
+                            client,
+                            url,
+                            last_event_id=self.last_id if self.events else None,
+                            connection=connection,
+                        )
+                    ) as stream,
                 ):
-                    response.raise_for_status()
-                    fields: dict[str, str] = {}
-                    data: list[str] = []
-                    async for line in response.aiter_lines():
-                        if line.startswith(":"):
-                            continue  # a heartbeat comment
-                        if line:
-                            name, _, value = line.partition(":")
-                            value = value.removeprefix(" ")
-                            if name == "data":
-                                data.append(value)
-                            else:
-                                fields[name] = value
-                            continue
-                        if "id" in fields:
-                            self.events.append(
-                                SSE(
-                                    int(fields["id"]),
-                                    fields.get("event", "message"),
-                                    json.loads("\n".join(data)) if data else None,
-                                    connection,
-                                    time.monotonic(),
-                                )
-                            )
-                            received += 1
-                            if (max_events is not None and received >= max_events) or (
-                                until is not None and until(self)
-                            ):
-                                return "stopped"
-                        fields, data = {}, []
+                    async for event in stream:
+                        self.events.append(event)
+                        received += 1
+                        if (max_events is not None and received >= max_events) or (
+                            until is not None and until(self)
+                        ):
+                            return "stopped"
             except httpx.TransportError:  # RemoteProtocolError included: a cut stream
                 return "dropped"
         return "closed"
@@ -291,21 +263,6 @@ class EventReader:
                 if why == "closed" and self.ended:
                     return
                 await asyncio.sleep(0.2)
-
-
-def token_text(events: Iterable[SSE], stage: str, theme: int, topic: int) -> str:
-    """One token stream's text as a reader rebuilds it: deltas after the last `start` marker."""
-    text = ""
-    for event in events:
-        data = event.data
-        if event.event != "token" or (data["stage"], data["theme"], data["topic"]) != (
-            stage,
-            theme,
-            topic,
-        ):
-            continue
-        text = "" if data.get("start") else text + data["text"]
-    return text
 
 
 async def wait_until(

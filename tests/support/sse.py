@@ -1,20 +1,54 @@
-"""Read Server-Sent Events from a real HTTP stream in tests."""
+"""Read Server-Sent Events in tests with httpx-sse: a job's event log, resumable by id."""
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent, aconnect_sse
 
 
 @dataclass
 class SSE:
-    """One received event."""
+    """One received event of a job's log."""
 
     id: int
     event: str
     data: Any
+    connection: int = 0  # which connection of a reader delivered it (EventReader counts them)
+    received: float = 0.0  # time.monotonic() when it arrived (ScriptedLLM's clock too)
+
+
+def json_data(sse: ServerSentEvent) -> Any:
+    """An event's data as JSON (None for an event without data lines)."""
+    return json.loads(sse.data) if sse.data else None
+
+
+async def iter_events(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    last_event_id: int | None = None,
+    connection: int = 0,
+) -> AsyncIterator[SSE]:
+    """Yield a job's events from one connection until the server closes it.
+
+    Close the generator (`contextlib.aclosing`) to disconnect early.
+    """
+    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+    async with aconnect_sse(client, "GET", url, headers=headers) as source:
+        source.response.raise_for_status()
+        async for sse in source.aiter_sse():
+            # Every event of the log has an id and data. httpx-sse keeps the last id (as the
+            # spec says) and dispatches a data-less "event" at a heartbeat's blank line: skip
+            # it, as browsers do.
+            if not sse.id or not sse.data:
+                continue
+            at = time.monotonic()
+            yield SSE(int(sse.id), sse.event or "message", json_data(sse), connection, at)
 
 
 async def read_events(
@@ -26,38 +60,16 @@ async def read_events(
 ) -> list[SSE]:
     """Collect events until the server closes the stream, or until `limit` (then disconnect)."""
     events: list[SSE] = []
-    async for event in iter_events(client, url, last_event_id=last_event_id):
-        events.append(event)
-        if limit is not None and len(events) >= limit:
-            break
+    async with aclosing(iter_events(client, url, last_event_id=last_event_id)) as stream:
+        async for event in stream:
+            events.append(event)
+            if limit is not None and len(events) >= limit:
+                break
     return events
 
 
-async def iter_events(
-    client: httpx.AsyncClient, url: str, *, last_event_id: int | None = None
-) -> AsyncIterator[SSE]:
-    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
-    async with client.stream("GET", url, headers=headers) as response:
-        response.raise_for_status()
-        fields: dict[str, str] = {}
-        async for line in response.aiter_lines():
-            if line.startswith(":"):
-                continue  # heartbeat comment
-            if not line:
-                if "id" in fields:
-                    yield SSE(
-                        int(fields["id"]),
-                        fields.get("event", "message"),
-                        json.loads(fields.get("data", "null")),
-                    )
-                fields = {}
-                continue
-            name, _, value = line.partition(":")
-            fields[name] = value[1:] if value.startswith(" ") else value
-
-
-def token_text(events: list[SSE], stage: str, theme: int | None, topic: int | None) -> str:
-    """Concatenate one stream's token deltas after its last `start` marker."""
+def token_text(events: Iterable[SSE], stage: str, theme: int | None, topic: int | None) -> str:
+    """One token stream's text as a reader rebuilds it: deltas after the last `start` marker."""
     text = ""
     for event in events:
         data = event.data

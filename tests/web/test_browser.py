@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from coursegen.exports import to_html
-from tests.exports.conftest import build_course
-from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM, default_answer
-from tests.web.conftest import (
+from tests.support.hostile_course import build_course
+from tests.support.page import (
     DONE_MS,
     assert_course_rendered,
     job_of,
@@ -22,6 +21,7 @@ from tests.web.conftest import (
     wait_caught_up,
     wait_status,
 )
+from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM, default_answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 

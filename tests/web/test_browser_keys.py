@@ -6,19 +6,19 @@ from typing import Any
 import httpx
 import pytest
 
+from coursegen.server import apikeys
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
 from tests.support.live_app import LiveApp
-from tests.support.scripted_llm import ScriptedLLM
-from tests.web.conftest import (
+from tests.support.page import (
     assert_course_rendered,
     rendered_topics,
     snapshot,
     topics_of,
     wait_status,
 )
+from tests.support.scripted_llm import ScriptedLLM
 
-apikeys = pytest.importorskip("coursegen.server.apikeys", reason="no API keys in this version")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from tests.support.documents import MARKDOWN
+from tests.support.page import job_of, snapshot, wait_status
 from tests.support.scripted_llm import ScriptedLLM
-from tests.web.conftest import job_of, snapshot, wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 

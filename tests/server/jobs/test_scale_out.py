@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.databases import private_postgres
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.server_process import (
     EventReader,
@@ -39,7 +38,12 @@ from tests.support.server_process import (
 )
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(90),
+]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LEASE_S = 2.0
@@ -50,13 +54,6 @@ THEMES, TOPICS = 2, 3
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    """A fresh database of this test's own on the local PostgreSQL, dropped afterwards."""
-    with private_postgres() as url:
-        yield url
-
-
-@pytest.fixture
 def redis_url() -> str:
     import redis
 
@@ -64,7 +61,7 @@ def redis_url() -> str:
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
     finally:
         client.close()
     return REDIS_URL

@@ -9,8 +9,8 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import wait_status
 from tests.support.documents import MARKDOWN, make_docx, make_pdf
+from tests.support.jobs import wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM, default_answer

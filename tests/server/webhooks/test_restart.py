@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.databases import private_postgres
+from tests.support.backends import Backend
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.server_process import (
     ServerGroup,
@@ -19,29 +19,20 @@ from tests.support.server_process import (
 )
 from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.processes, pytest.mark.timeout(180)]
 START_S = 60  # a loaded machine can take this long to import and start a server
 
 SECRET = TEST_SECRET
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The store the servers share: the SQLite file, or a private PostgreSQL database."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with private_postgres() as url:
-        yield {"COURSEGEN_DATABASE_URL": url}
-
-
 @pytest.fixture
-def servers(tmp_path: Path, database: dict[str, str]) -> Iterator[ServerGroup]:
+def servers(tmp_path: Path, backend: Backend) -> Iterator[ServerGroup]:
+    """Servers sharing one store on each backend: the SQLite file, or a private PostgreSQL."""
     with ScriptedLLM() as llm:
         group = ServerGroup(
             tmp_path / "logs",
             {
-                **database,
+                **backend.environment(),
                 "COURSEGEN_MODEL": "openai:scripted",
                 "COURSEGEN_BASE_URL": llm.base_url,
                 "COURSEGEN_DATA_DIR": str(tmp_path / "data"),

@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -13,28 +13,31 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
-from coursegen.server.jobs.sqlite_store import SqliteJobStore
-from coursegen.server.jobs.store import LeaseLost
+from coursegen.server.jobs.store import LeaseLost, SqlJobStore
 
 WORKER = "test-worker"
 
 
-class CountingStore(SqliteJobStore):
-    """Counts transactions that store events, and can be told to fail them."""
+class CountingStore:
+    """A job store (either backend) that counts transactions storing events, and can be told
+    to fail them; everything else goes to the store it wraps."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, store: SqlJobStore) -> None:
+        self.store = store
         self.rounds: list[int] = []
         self.broken = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
     async def append_many(self, batches):  # type: ignore[no-untyped-def]
         if self.broken:
             raise OSError("disk gone")
         self.rounds.append(len(batches))
-        return await super().append_many(batches)
+        return await self.store.append_many(batches)
 
 
-async def new_job(store: SqliteJobStore, job_id: str, worker: str = WORKER) -> None:
+async def new_job(store: Any, job_id: str, worker: str = WORKER) -> None:
     now = time.time()
     job = Job(
         id=job_id,
@@ -57,11 +60,9 @@ def token(text: str, topic: int = 0) -> dict[str, object]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = CountingStore(tmp_path / "jobs.sqlite")
-    await store.setup()
-    yield store
-    await store.close()
+def store(job_store: SqlJobStore) -> CountingStore:
+    """The job store on each backend (tests/conftest.py), counting its event transactions."""
+    return CountingStore(job_store)
 
 
 async def test_one_transaction_stores_what_every_job_buffered(store: CountingStore) -> None:

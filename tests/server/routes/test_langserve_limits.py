@@ -6,7 +6,6 @@ run stops at `COURSEGEN_JOB_TOKEN_BUDGET` with `budget_exceeded`.
 """
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,13 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import wait_status
+from tests.support.jobs import wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Fault, ScriptedLLM
+from tests.support.sse import json_data
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,20 +39,13 @@ async def langserve_stream(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> AsyncIterator[AsyncIterator[tuple[str, Any]]]:
     """POST a LangServe stream; yield its (event, data) pairs. Leaving the block disconnects."""
-    async with client.stream("POST", path, json=body, headers=headers) as response:
+    async with aconnect_sse(client, "POST", path, json=body, headers=headers) as source:
+        response = source.response
         assert response.status_code == 200, await response.aread()
 
         async def events() -> AsyncIterator[tuple[str, Any]]:
-            event, data = "message", []
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line.partition(":")[2].strip()
-                elif line.startswith("data:"):
-                    data.append(line.partition(":")[2].strip())
-                elif not line:
-                    if data or event != "message":
-                        yield event, json.loads("\n".join(data)) if data else None
-                    event, data = "message", []
+            async for sse in source.aiter_sse():
+                yield sse.event or "message", json_data(sse)
 
         yield events()
 

@@ -13,7 +13,7 @@ from coursegen.providers.llama.files import SMOLLM2_FILE
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.sse import read_events
 

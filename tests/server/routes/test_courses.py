@@ -9,7 +9,7 @@ import httpx
 from coursegen.domain import Outline, ThemeTopics
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM
 from tests.support.sse import SSE, read_events, token_text

@@ -11,7 +11,7 @@ from coursegen.providers.info import ModelInfo
 from coursegen.server.app import create_app
 from coursegen.server.probe import announce_model, probe_provider
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 from tests.support.server_process import free_port

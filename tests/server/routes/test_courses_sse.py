@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 
 
 def _ids(raw: str) -> list[str]:

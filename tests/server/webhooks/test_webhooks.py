@@ -14,7 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import wait_status
+from tests.support.jobs import wait_status
 from tests.support.keys import make_webhook_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Fault, ScriptedLLM

@@ -35,7 +35,7 @@ from tests.support.server_process import (
     wait_until,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.processes, pytest.mark.timeout(60)]
 
 COURSE = "Resilient Pipelines"
 THEMES, TOPICS = 2, 3

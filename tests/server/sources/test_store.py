@@ -1,12 +1,7 @@
 """The same retrieval tests on both source stores: SQLite (FTS5, BM25) and PostgreSQL."""
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 
-from coursegen.server.jobs.postgres_store import PostgresJobStore
-from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.sources.dialects import source_store, text_search_config
 from coursegen.server.sources.library import OwnerSources
@@ -14,28 +9,15 @@ from coursegen.server.sources.store import SourceStore
 from coursegen.sources.chunk import chunk_source
 from coursegen.sources.parse import parse_source
 from coursegen.sources.retriever import document_passage
-from tests.support.databases import private_postgres
 from tests.support.documents import MARKDOWN, make_docx, make_pdf
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def jobs_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
-    if request.param == "sqlite":
-        yield SqliteJobStore(tmp_path / "coursegen.sqlite")
-        return
-    with private_postgres() as url:
-        yield PostgresJobStore(url)
-
-
 @pytest.fixture
-async def store(jobs_store: SqlJobStore) -> AsyncIterator[SourceStore]:
-    await jobs_store.setup()
-    sources = source_store(jobs_store)
+async def store(job_store: SqlJobStore) -> SourceStore:
+    """The source store beside the job store, on each backend (tests/conftest.py)."""
+    sources = source_store(job_store)
     await sources.setup()
-    try:
-        yield sources
-    finally:
-        await jobs_store.close()
+    return sources
 
 
 async def _add(store: SourceStore, owner: str, name: str, data: bytes) -> str:

@@ -3,8 +3,6 @@ one replica at a time, retried on a schedule, given up after the window."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -12,30 +10,18 @@ import pytest
 from coursegen.domain import CourseRequest
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.jobs.outbox import WebhookTarget
-from coursegen.server.jobs.postgres_store import PostgresJobStore
-from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import Batch, LeaseLost, SqlJobStore
 from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
 from coursegen.server.webhooks.payload import body_of
-from tests.support.databases import private_postgres
 
 WORKER = "worker-a"
 URL = "https://hooks.example.org/in"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlJobStore]:
-    if request.param == "sqlite":
-        db: SqlJobStore = SqliteJobStore(tmp_path / "jobs.sqlite")
-        await db.setup()
-        yield db
-        await db.close()
-        return
-    with private_postgres() as url:
-        db = PostgresJobStore(url)
-        await db.setup()
-        yield db
-        await db.close()
+@pytest.fixture
+def store(job_store: SqlJobStore) -> SqlJobStore:
+    """The job store on each backend (tests/conftest.py)."""
+    return job_store
 
 
 async def new_job(store: SqlJobStore, job_id: str, webhook: WebhookTarget | None) -> None:

@@ -1,4 +1,4 @@
-"""Helpers for server tests: create a course, wait for a status (the app fixtures are shared)."""
+"""Create a course job over HTTP and poll its snapshot until it reaches a status."""
 
 import asyncio
 import time

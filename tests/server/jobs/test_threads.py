@@ -17,8 +17,8 @@ from coursegen.server.app import create_app
 from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
 from coursegen.server.routes.langserve import thread_key
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
-from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
+from tests.support.backends import Backend
+from tests.support.jobs import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.server_process import wait_until
@@ -98,15 +98,12 @@ async def test_langserve_threads_expire_after_the_ttl_and_jobs_do_not(
             assert job_id in threads(settings)  # a job's checkpoints go with the job only
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def saver(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+@pytest.fixture
+async def saver(backend: Backend, tmp_path: Path) -> AsyncIterator[Any]:
     """Each checkpointer the server opens, on a database of this test's own."""
-    if request.param == "sqlite":
-        async with open_checkpointer(Settings(data_dir=tmp_path)) as opened:
-            yield opened
-        return
-    url = request.getfixturevalue("database_url")
-    async with open_checkpointer(Settings(database_url=url)) as opened:
+    async with open_checkpointer(
+        Settings(data_dir=tmp_path, **backend.settings_update())
+    ) as opened:
         yield opened
 
 

@@ -30,7 +30,7 @@ async def direct() -> AsyncIterator[Any]:
     try:
         await client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
     yield client
     await client.aclose()
 

@@ -12,13 +12,13 @@ import pytest
 
 from coursegen.server.app import create_app
 from coursegen.settings import Settings
-from tests.server.conftest import create, wait_status
+from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.redis_server import PrivateRedis
 from tests.support.scripted_llm import Fault, ScriptedLLM
 from tests.support.server_process import wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.processes, pytest.mark.redis, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
