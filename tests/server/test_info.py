@@ -9,6 +9,7 @@ import pytest
 from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
 from coursegen.chains.model_info import ModelInfo, describe_model, public_url
 from coursegen.chains.schemas import Course
+from coursegen.graph.progress import STAGE_ORDER
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
 from coursegen.server.settings import Settings
@@ -32,6 +33,14 @@ async def test_info_names_the_model_and_its_server(
         "languages": None,
     }
     assert answer.json()["version"]
+
+
+async def test_info_lists_the_stages_in_the_order_they_run(client: httpx.AsyncClient) -> None:
+    stages = (await client.get("/info")).json()["stages"]
+    # The one definition the graph's progress events use (the web page reads these).
+    assert [s["name"] for s in stages] == list(STAGE_ORDER)
+    assert all(s["label"] for s in stages)
+    assert {"name": "content", "label": "lessons"} in stages
 
 
 def test_public_url_drops_credentials_query_and_fragment() -> None:
