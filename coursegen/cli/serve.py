@@ -19,9 +19,9 @@ def serve(
     """Run the HTTP service (LangServe /course, jobs API /courses, /healthz)."""
     import uvicorn
 
-    from coursegen.chains.models import ProviderConfigError
+    from coursegen.providers.loading import ProviderConfigError
     from coursegen.server.app import create_app
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     base = get_settings()
     # The bind address decides whether API keys are required, so it goes into the settings.

@@ -6,13 +6,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
-from coursegen.chains.model_info import ModelInfo, describe_model, public_url
-from coursegen.chains.schemas import Course
-from coursegen.graph.progress import STAGE_ORDER
+from coursegen.domain import Course
+from coursegen.names import PROGRESS_STAGES
+from coursegen.providers.info import ModelInfo, describe_model, public_url
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.llama.files import SMOLLM2_FILE
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.sse import read_events
@@ -38,7 +39,7 @@ async def test_info_names_the_model_and_its_server(
 async def test_info_lists_the_stages_in_the_order_they_run(client: httpx.AsyncClient) -> None:
     stages = (await client.get("/info")).json()["stages"]
     # The one definition the graph's progress events use (the web page reads these).
-    assert [s["name"] for s in stages] == list(STAGE_ORDER)
+    assert [s["name"] for s in stages] == list(PROGRESS_STAGES)
     assert all(s["label"] for s in stages)
     assert {"name": "content", "label": "lessons"} in stages
 

@@ -3,21 +3,25 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from coursegen.chains.model_info import ModelInfo
-from coursegen.graph.progress import STAGE_ORDER
+from coursegen.names import PROGRESS_STAGES, Stage
+from coursegen.providers.info import ModelInfo
 from coursegen.server.deps import OwnerDep
 
 router = APIRouter(tags=["health"])
 
 
 # How a person reads a stage (the web page's status line); a stage without one reads as its name.
-_STAGE_LABELS = {"topics": "topic lists", "content": "lessons", "polish": "polishing"}
+_STAGE_LABELS: dict[Stage, str] = {
+    "topics": "topic lists",
+    "content": "lessons",
+    "polish": "polishing",
+}
 
 
 class StageInfo(BaseModel):
     """A stage of the pipeline, as `stage` and `progress` events name it."""
 
-    name: str = Field(description="The stage's name in events.")
+    name: Stage = Field(description="The stage's name in events.")
     label: str = Field(description="The stage in words, for people.")
 
 
@@ -29,7 +33,7 @@ class ServiceInfo(BaseModel):
     stages: list[StageInfo] = Field(description="The pipeline's stages, in the order they run.")
 
 
-STAGES = [StageInfo(name=s, label=_STAGE_LABELS.get(s, s)) for s in STAGE_ORDER]
+STAGES = [StageInfo(name=s, label=_STAGE_LABELS.get(s, s)) for s in PROGRESS_STAGES]
 
 
 @router.get("/healthz")
