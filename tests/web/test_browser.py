@@ -454,6 +454,26 @@ async def test_the_status_names_the_stage_being_written(
     assert "stage" not in await page.locator("#progress-text").inner_text()
 
 
+async def test_the_stage_words_come_from_the_server(
+    page: Any, client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    """The page names no stage itself: it says what GET /info's `stages` say."""
+    info = (await client.get("/info")).json()
+    info["stages"] = [{**s, "label": f"«{s['name']} step»"} for s in info["stages"]]
+    await page.route("**/info", lambda route: route.fulfill(json=info))
+    scripted_llm.token_s = 0.02  # the outline alone takes about a second
+    await page.goto("/")
+    await page.get_by_label("Course name").fill("Stages")
+    await page.get_by_label("Themes").fill("1")
+    await page.get_by_label("Topics per theme").fill("1")
+    await page.get_by_role("button", name="Generate course").click()
+    lines: list[str] = []
+    while "Writing the course: «content step»…" not in lines:  # the lessons are written
+        lines.append(await page.locator("#status").inner_text())
+        await page.wait_for_timeout(20)
+    assert "Writing the course: «outline step»…" in lines, lines
+
+
 async def test_a_new_course_is_listed_by_its_name_at_once(
     page: Any, scripted_llm: ScriptedLLM
 ) -> None:

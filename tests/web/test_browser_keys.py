@@ -15,6 +15,7 @@ from tests.support.page import (
     rendered_topics,
     snapshot,
     topics_of,
+    wait_caught_up,
     wait_status,
 )
 from tests.support.scripted_llm import ScriptedLLM
@@ -82,6 +83,9 @@ async def test_page_asks_for_the_key_and_uses_it(
     shown = await rendered_topics(page)
     await page.reload()
     await wait_status(page, "completed")
+    # The status comes with GET /courses/{id}, before the log's replay has drawn the topics.
+    async with httpx.AsyncClient(base_url=live_app.url, headers=auth, timeout=10) as client:
+        await wait_caught_up(page, client, job)
     assert await rendered_topics(page) == shown
 
     # Downloads carry the key too.

@@ -51,18 +51,32 @@ async def index() -> HTMLResponse:
     return HTMLResponse(index_html(), headers=PAGE_HEADERS)
 
 
+# Browsers refuse a module script served under any other type, and StaticFiles guesses types
+# from the host's mime.types, which may map .js to text/plain or nothing.
+JS_TYPE = b"text/javascript; charset=utf-8"
+
+
 class _StaticWithHeaders:
     """StaticFiles that adds the page's headers (browsers revalidate: the files change with
-    the server, and a stale script must not outlive an upgrade)."""
+    the server, and a stale script must not outlive an upgrade) and types scripts as such."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        script = str(scope.get("path", "")).endswith(".js")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                retype = script and message.get("status") == 200
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if not (retype and k.lower() == b"content-type")
+                ]
                 headers += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
+                if retype:
+                    headers.append((b"content-type", JS_TYPE))
                 message["headers"] = headers
             await send(message)
 

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from coursegen.domain import Course
+from coursegen.names import PROGRESS_STAGES
 from coursegen.providers.info import ModelInfo, describe_model, public_url
 from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
 from coursegen.providers.llama.files import SMOLLM2_FILE
@@ -33,6 +34,14 @@ async def test_info_names_the_model_and_its_server(
         "languages": None,
     }
     assert answer.json()["version"]
+
+
+async def test_info_lists_the_stages_in_the_order_they_run(client: httpx.AsyncClient) -> None:
+    stages = (await client.get("/info")).json()["stages"]
+    # The one definition the graph's progress events use (the web page reads these).
+    assert [s["name"] for s in stages] == list(PROGRESS_STAGES)
+    assert all(s["label"] for s in stages)
+    assert {"name": "content", "label": "lessons"} in stages
 
 
 def test_public_url_drops_credentials_query_and_fragment() -> None:
