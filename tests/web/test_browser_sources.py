@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from tests.support.documents import MARKDOWN, make_pdf
-from tests.support.scripted_llm import ScriptedLLM, default_answer
 from tests.support.page import job_of, snapshot, wait_caught_up, wait_status
+from tests.support.scripted_llm import ScriptedLLM, default_answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 
