@@ -171,3 +171,16 @@ async def test_a_sink_beside_a_token_listener_gets_the_callbacks(model, scripted
     )
     assert not sink.texts and sink.tokens == tokens
     assert Outline.model_validate_json("".join(tokens)) == result.output
+
+
+async def test_an_error_status_is_the_sdks_error_with_its_headers(scripted_llm):
+    scripted_llm.script = lambda call: Fault("http", status=429, retry_after=2)
+    model = StreamingChatOpenAI(
+        model="scripted", base_url=scripted_llm.base_url, api_key="sk-test", max_retries=0
+    )
+    with pytest.raises(openai.RateLimitError) as raised:
+        async for _ in model.astream("hello"):
+            pass
+    assert raised.value.response.headers["retry-after"] == "2"
+    assert scripted_llm.calls[0].authorization == "Bearer sk-test"
+    assert scripted_llm.calls[0].body["stream"] is True
