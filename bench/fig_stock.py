@@ -1,4 +1,4 @@
-"""Figure 5: coursegen's jobs API against the stock pipeline a user would build instead."""
+"""Figure 6: coursegen's jobs API against the stock pipeline a user would build instead."""
 
 import statistics
 from typing import Any
@@ -22,7 +22,7 @@ async def run(ctx: Ctx) -> Figure:
     systems = ["jobs", "stock-langserve"] + (["stock-langgraph"] if langgraph_cli() else [])
     figure = Figure(
         "stock",
-        "5. coursegen vs the stock pipeline",
+        "6. coursegen vs the stock pipeline",
         f"{n} concurrent courses of {themes}×{topics} against the simulated model at "
         f"{STOCK_LLM.tokens_per_s:g} tokens/s per stream. The stock peer (`bench/stock/"
         "graph.py`) is the pipeline as the LangGraph documentation writes it, from stock parts "
@@ -39,12 +39,12 @@ async def run(ctx: Ctx) -> Figure:
         "range.",
     )
     results: dict[str, list[Batch]] = {}
-    coursegen = Coursegen(ctx.sim.base_url, ctx.workdir / "fig5-coursegen")
-    langserve = StockLangServe(ctx.sim.base_url, ctx.workdir / "fig5-langserve")
+    coursegen = Coursegen(ctx.sim.base_url, ctx.workdir / "fig6-coursegen")
+    langserve = StockLangServe(ctx.sim.base_url, ctx.workdir / "fig6-langserve")
     dev = (
         LanggraphDev(
             ctx.sim.base_url,
-            ctx.workdir / "fig5-langgraph",
+            ctx.workdir / "fig6-langgraph",
             config=ROOT / "bench" / "stock" / "langgraph.json",
         )
         if "stock-langgraph" in systems
@@ -65,7 +65,7 @@ async def run(ctx: Ctx) -> Figure:
                         ctx,
                         system,
                         targets[system],
-                        courses(f"fig5 {system} r{rnd}", n, themes, topics),
+                        courses(f"fig6 {system} r{rnd}", n, themes, topics),
                     )
                     results.setdefault(system, []).append(batch)
                     ctx.log(

@@ -131,10 +131,10 @@ def test_the_issue_goals_are_judged_from_the_figures():
     cpu.data = {"split": {"per_token_us": 80.0, "per_call_ms": 2.0}, "points": []}
     goals = {goal: met for goal, _, _, met in issue_goals([stock, cpu])}
     assert goals[
-        "CPU per token ≤ 0.10 × the stock pipeline's on `langgraph dev`, 6 × 3×3 (figure 5)"
+        "CPU per token ≤ 0.10 × the stock pipeline's on `langgraph dev`, 6 × 3×3 (figure 6)"
     ]
     assert (
-        goals["CPU per token ≤ 0.10 × the stock pipeline's on LangServe, 6 × 3×3 (figure 5)"]
+        goals["CPU per token ≤ 0.10 × the stock pipeline's on LangServe, 6 × 3×3 (figure 6)"]
         is None
     )
     assert goals["marginal CPU per token (figure 3)"] is False
