@@ -172,18 +172,25 @@ async def run_job(http: httpx.AsyncClient, base: str, request: dict[str, Any]) -
     return run
 
 
-async def run_langserve(base: str, request: dict[str, Any]) -> CourseRun:
-    """LangServe: POST /course/stream, read its SSE to the `end` event."""
+async def run_langserve(
+    base: str, request: dict[str, Any], endpoint: str = "stream", wrap: str | None = None
+) -> CourseRun:
+    """LangServe: POST /course/<endpoint>, read its SSE to the `end` event.
+
+    `stream` is coursegen's route (token events of its own); `stream_events` is the stock
+    peer's `astream_events` (tokens are `on_chat_model_stream` events). `wrap` nests the
+    request under that input key (the stock graph's state is `{"request": …}`).
+    """
     run = CourseRun(request["course_name"], started=time.monotonic())
+    token_mark = b'"type":"token"' if endpoint == "stream" else b'"on_chat_model_stream"'
+    body = {"input": {wrap: request} if wrap else request}
     try:
-        async for event, data, at in sse_events(
-            f"{base}/course/stream", "POST", {"input": request}
-        ):
+        async for event, data, at in sse_events(f"{base}/course/{endpoint}", "POST", body):
             run.events += 1
             run.see(data, at)
             if run.running is None:
                 run.running = at
-            if b'"type":"token"' in data[:40]:
+            if token_mark in data[:60]:
                 run.token_events += 1
             if event == b"error":
                 run.error = data.decode(errors="replace")[:500]
@@ -196,13 +203,18 @@ async def run_langserve(base: str, request: dict[str, Any]) -> CourseRun:
     return run
 
 
-async def run_langgraph(client: Any, request: dict[str, Any]) -> CourseRun:
-    """`langgraph dev`: a thread, then runs.stream(stream_mode="custom") with the SDK."""
+async def run_langgraph(
+    client: Any, request: dict[str, Any], graph: str = "coursegen", mode: str = "custom"
+) -> CourseRun:
+    """`langgraph dev`: a thread, then runs.stream(stream_mode=mode) with the SDK.
+
+    `custom`: coursegen's token events; `messages-tuple`: the stock peer's message chunks.
+    """
     run = CourseRun(request["course_name"], started=time.monotonic())
     try:
         thread = await client.threads.create()
         async for part in client.runs.stream(
-            thread["thread_id"], "coursegen", input={"request": request}, stream_mode="custom"
+            thread["thread_id"], graph, input={"request": request}, stream_mode=mode
         ):
             at = time.monotonic()
             run.events += 1
@@ -210,6 +222,12 @@ async def run_langgraph(client: Any, request: dict[str, Any]) -> CourseRun:
                 run.running = at
             if part.event == "error":
                 run.error = str(part.data)[:500]
+            elif part.event.startswith("messages") and isinstance(part.data, list):
+                message = part.data[0] if part.data else None
+                text = message.get("content") if isinstance(message, dict) else None
+                if isinstance(text, str) and text:
+                    run.token_events += 1
+                    run.see(text.encode(), at)
             elif isinstance(part.data, dict) and part.data.get("type") == "token":
                 run.token_events += 1
                 text = part.data.get("text")

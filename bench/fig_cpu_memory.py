@@ -103,6 +103,8 @@ async def run(ctx: Ctx) -> Figure:
                 {
                     "n": n,
                     "cpu_per_token_us": batch.cpu_per_token_us,
+                    "p99_ms": batch.latency_ms(99),
+                    "max_ms": batch.latency_ms(100),  # the client that fell furthest behind
                     "per_job_kib": mem.get("per_job", float("nan")) / 1024,
                     "started": batch.runs[0].started if batch.runs else 0.0,
                     "samples": batch.samples,

@@ -104,7 +104,10 @@ async def drive(
     *,
     sample_every_s: float | None = None,
 ) -> Batch:
-    """Run `requests` at once through `system` (jobs, langserve, langgraph); measure it.
+    """Run `requests` at once through `system`; measure it.
+
+    Systems: jobs, langserve, langgraph (coursegen's graph), stock-langgraph and
+    stock-langserve (the stock pipeline of `bench/stock`).
 
     `target` is the served process (`.url`, `.pid`). Server CPU is the process tree's user +
     system time between the first request and the last course's end; tokens are what the
@@ -117,7 +120,7 @@ async def drive(
         limits=httpx.Limits(max_connections=500, max_keepalive_connections=500),
     ) as http:
         sdk = None
-        if system == "langgraph":
+        if system in ("langgraph", "stock-langgraph"):
             from langgraph_sdk import get_client
 
             sdk = get_client(url=target.url, timeout=600.0)
@@ -129,6 +132,10 @@ async def drive(
                 return await run_langserve(target.url, request)
             if system == "langgraph":
                 return await run_langgraph(sdk, request)
+            if system == "stock-langgraph":
+                return await run_langgraph(sdk, request, "stock", "messages-tuple")
+            if system == "stock-langserve":
+                return await run_langserve(target.url, request, "stream_events", "request")
             raise ValueError(system)
 
         sampler = Sampler(pid, sample_every_s or 3600.0)

@@ -4,13 +4,16 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from bench.goals import section as issue_goals_section
 from bench.harness import BASE_LLM, Figure, table
 from bench.servers import machine, versions
 
 PATH_OF_A_TOKEN = (
-    "the simulator's SSE chunk → coursegen's SSE reader (`StreamingChatOpenAI`: the SDK sends "
-    "the request, orjson decodes each chunk) → `langchain-openai` chunk → "
-    "LangChain callback manager (`on_llm_new_token`) → `TokenRelay` → LangGraph's stream "
+    "the simulator's SSE chunk → coursegen's SSE reader (`StreamingChatOpenAI`: the SDK's "
+    "client sends the request, a reader task drains the body, orjson decodes every chunk read "
+    "since the last wake-up and their texts are joined) → `TokenRelay.stream_text` (a "
+    "`TokenSink`: when no other handler wants tokens, the text skips LangChain's per-chunk "
+    "path; LangChain gets the whole answer at the end) → LangGraph's stream "
     "writer (`custom` mode) → `JobRunner._relay` → `JobEventLog.emit` (merged per stream "
     "while it waits) → `EventWriter` round: one SQLite transaction for every job's batch "
     "(`SqlJobStore.append_many`) → `LocalBroker` → each subscriber's `follow()` → "
@@ -244,6 +247,8 @@ def write_report(
             )
         )
         lines.append("")
+    if any(f.key in ("stock", "cpu_memory", "latency") for f in figures):
+        lines += issue_goals_section(figures)
     headline = [h for f in figures for h in f.headline]
     if headline:
         lines += ["## Headline numbers", ""] + [f"- {h}" for h in headline] + [""]

@@ -26,6 +26,7 @@ from bench import (
     fig_critical_path,
     fig_latency,
     fig_prompt_tokens,
+    fig_stock,
     profile,
 )
 from bench.harness import BASE_LLM, Ctx, Figure
@@ -38,6 +39,7 @@ FIGURES: dict[str, Callable[[Ctx], Awaitable[Figure]]] = {
     "latency": fig_latency.run,
     "cpu_memory": fig_cpu_memory.run,
     "compare": fig_compare.run,
+    "stock": fig_stock.run,
     "prompt_tokens": fig_prompt_tokens.run,
     "profile": profile.run,
 }

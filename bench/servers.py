@@ -187,6 +187,7 @@ class LanggraphDev:
     sim_base_url: str
     workdir: Path
     jobs_per_worker: int = 10
+    config: Path = ROOT / "langgraph.json"  # bench/stock/langgraph.json: the stock peer
     port: int = 0
     process: ServedProcess | None = None
 
@@ -199,7 +200,7 @@ class LanggraphDev:
         if cli is None:
             raise RuntimeError("langgraph-cli is not installed (uv sync --group dev)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = json.loads((ROOT / "langgraph.json").read_text())
+        config = json.loads(self.config.read_text())
         config["dependencies"] = [str((ROOT / dep).resolve()) for dep in config["dependencies"]]
         config["graphs"] = {
             name: str((ROOT / spec.split(":")[0]).resolve()) + ":" + spec.split(":")[1]
@@ -216,9 +217,12 @@ class LanggraphDev:
                 "COURSEGEN_MODEL": "openai:bench",
                 "COURSEGEN_BASE_URL": self.sim_base_url,
                 "COURSEGEN_LLM_TIMEOUT_S": "600",
+                "STOCK_BASE_URL": self.sim_base_url,
             }
         )
-        self.process = ServedProcess("langgraph-dev", command, env, self.workdir)
+        self.process = ServedProcess(
+            f"langgraph-dev-{self.config.parent.name}", command, env, self.workdir
+        )
         self.process.start(f"{self.url}/ok", timeout=180.0)
         return self
 
@@ -232,6 +236,44 @@ class LanggraphDev:
             self.process.stop()
 
     def __enter__(self) -> "LanggraphDev":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class StockLangServe:
+    """The stock pipeline (`bench/stock`) behind LangServe, in a uvicorn process of its own."""
+
+    sim_base_url: str
+    workdir: Path
+    port: int = 0
+    process: ServedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "StockLangServe":
+        self.port = free_port()
+        command = [sys.executable, "-m", "uvicorn", "bench.stock.langserve_app:app"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        env = clean_env({"STOCK_BASE_URL": self.sim_base_url})
+        self.process = ServedProcess("stock-langserve", command, env, self.workdir)
+        self.process.start(f"{self.url}/ok")
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def __enter__(self) -> "StockLangServe":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

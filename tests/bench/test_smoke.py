@@ -109,3 +109,34 @@ def test_the_readme_lines_are_replaced_between_the_markers(tmp_path: Path) -> No
     )
     update_readme(readme, figures[:1])  # a partial run keeps the full set
     assert "- **2. B**: y." in readme.read_text()
+
+
+def test_the_stock_pipelines_schemas_read_the_simulated_answers():
+    """The stock peer asks by schema name and parses the same answers (or it would fail)."""
+    from bench.stock import graph as stock
+
+    config = SimConfig(body_tokens=5, piece_chars=4)
+    data = {"course_name": "Rust", "theme": {"title": "Theme 2"}, "topic": {"title": "Topic 1"}}
+    for model in (stock.Outline, stock.ThemeTopics, stock.TopicContent, stock.PolishedTopic):
+        answer = build_answer(_call(model.__name__), "Write exactly 3 themes.", data, config)
+        model.model_validate_json("".join(answer.pieces))
+
+
+def test_the_issue_goals_are_judged_from_the_figures():
+    from bench.goals import issue_goals
+    from bench.harness import Figure
+
+    stock = Figure("stock", "5", "")
+    stock.data = {"cells": {"jobs": {"cpu": 50.0}, "stock-langgraph": {"cpu": 1000.0}}}
+    cpu = Figure("cpu_memory", "3", "")
+    cpu.data = {"split": {"per_token_us": 80.0, "per_call_ms": 2.0}, "points": []}
+    goals = {goal: met for goal, _, _, met in issue_goals([stock, cpu])}
+    assert goals[
+        "CPU per token ≤ 0.10 × the stock pipeline's on `langgraph dev`, 6 × 3×3 (figure 6)"
+    ]
+    assert (
+        goals["CPU per token ≤ 0.10 × the stock pipeline's on LangServe, 6 × 3×3 (figure 6)"]
+        is None
+    )
+    assert goals["marginal CPU per token (figure 3)"] is False
+    assert goals["CPU per model call besides its tokens (figure 3)"] is True

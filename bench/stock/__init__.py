@@ -1,0 +1,1 @@
+"""The stock peer: coursegen's pipeline as a user would build it from LangChain parts."""
