@@ -8,7 +8,6 @@ import orjson
 import pytest
 
 from coursegen.chains.schemas import CourseRequest
-from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -49,7 +48,7 @@ async def new_job(store: SqliteJobStore, job_id: str, worker: str = WORKER) -> N
 
 
 def event_log(writer: EventWriter, job_id: str) -> JobEventLog:
-    return JobEventLog(writer, job_id, WORKER, CourseSnapshot({"themes": []}))
+    return JobEventLog(writer, job_id, WORKER, {"themes": []})
 
 
 def token(text: str, topic: int = 0) -> dict[str, object]:

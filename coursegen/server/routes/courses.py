@@ -19,14 +19,11 @@ from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKey
 from coursegen.server.deps import (
     ApiKeyDep,
-    BrokerDep,
     JobDep,
     OwnerDep,
     ServiceDep,
     SettingsDep,
-    StoreDep,
     WriterDep,
-    get_runs,
     get_writer,
 )
 from coursegen.server.downloads import attachment
@@ -45,8 +42,7 @@ from coursegen.server.jobs.models import (
 from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, JobService
 from coursegen.server.jobs.store import TooManyJobs
-from coursegen.server.jobs.subscribe import follow
-from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
+from coursegen.server.limits import BUSY_RETRY_AFTER_S, too_many
 from coursegen.server.settings import Settings
 from coursegen.server.webhooks.choose import job_webhook
 from coursegen.server.webhooks.keys import KeyWebhooks
@@ -125,18 +121,12 @@ async def create_course(
     owner: WriterDep,
     key: ApiKeyDep,
     settings: SettingsDep,
-    runs: Annotated[RunSlots, Depends(get_runs)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
     await _check_sources(service, owner, request)
     webhook = await _webhook(request.webhook_url, key, service, settings)
-    # The owner's LangServe runs take job slots too (a replayed request needs none).
-    if runs.active(owner) and not (
-        idempotency_key and await service.store.get_by_key(owner, idempotency_key)
-    ):
-        await runs.admit_job(owner)
-    try:
+    try:  # the service admits it: idempotency key, then the owner's slots
         job, _ = await service.create(request.course_request(), owner, idempotency_key, webhook)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
@@ -165,7 +155,7 @@ async def list_courses(
 ) -> JobPage:
     """List the caller's jobs, newest first."""
     before = _decode_cursor(cursor) if cursor else None
-    jobs = await service.store.list_jobs(owner, limit + 1, before)
+    jobs = await service.list_jobs(owner, limit + 1, before)
     more = len(jobs) > limit
     jobs = jobs[:limit]
     next_cursor = _encode_cursor(jobs[-1]) if more else None
@@ -185,8 +175,7 @@ async def get_course(job: JobDep) -> JobSnapshot:
 )
 async def course_events(
     job: JobDep,
-    store: StoreDep,
-    broker: BrokerDep,
+    service: ServiceDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")
@@ -198,7 +187,7 @@ async def course_events(
     async def stream() -> AsyncIterator[bytes]:
         metrics.SSE_SUBSCRIBERS.inc()
         try:
-            async for batch in follow(store, broker, job.id, start):
+            async for batch in service.follow(job.id, start):
                 # One write per batch, not per event: a batch is what one round stored.
                 yield b"".join(map(encode_event, batch))
         finally:
