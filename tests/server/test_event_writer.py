@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from coursegen.chains.schemas import CourseRequest
+from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -154,3 +155,46 @@ def test_an_event_is_encoded_as_sse_starlette_would(data: str) -> None:
     event = Event(id=7, type="token", data=data)
     expected = ServerSentEvent(data=data, event="token", id="7", sep=SSE_SEP).encode()
     assert encode_event(event) == expected and b"\r" not in expected
+
+
+OUTLINE = {"outline": {"themes": [{"title": "A", "description": "a"}, {"title": "B"}]}}
+TOPICS = {"theme": 0, "topics": {"topics": [{"title": "A1", "description": "a1"}]}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("content", {"theme": 1, "topic": 0, "content": "lost topics event"}),
+        ("polished", {"theme": 0, "topic": 3, "polished": "no such topic"}),
+        ("content", {"theme": 5, "topic": 0, "content": "no such theme"}),
+        ("topics", {"theme": 4, "topics": {"topics": [{"title": "X"}]}}),
+        ("error", {"theme": 1, "topic": 2, "message": "topic of a theme without topics"}),
+        ("error", {"theme": 9, "message": "theme beyond the outline"}),
+    ],
+)
+def test_an_event_for_a_part_the_course_lacks_is_not_folded_in(
+    kind: str, data: dict[str, object]
+) -> None:
+    """On resume an event may arrive for a theme or topic whose own event was lost."""
+    snapshot = CourseSnapshot({"themes": []})
+    snapshot.apply("outline", OUTLINE)
+    snapshot.apply("topics", TOPICS)
+    before = orjson.dumps(snapshot.course)
+    assert snapshot.apply(kind, data) is False
+    assert orjson.dumps(snapshot.course) == before
+    assert snapshot.progress()["done"] == 2
+
+
+async def test_a_resumed_log_stores_an_event_whose_topic_it_never_saw(
+    store: CountingStore,
+) -> None:
+    writer = EventWriter(store, LocalBroker())
+    writer.start()
+    await new_job(store, "job")
+    course = CourseSnapshot({"themes": []})
+    course.apply("outline", OUTLINE)  # theme 1's topic list was lost with the old replica
+    log = JobEventLog(writer, "job", WORKER, course.course, keep_known_topics=True)
+    log.emit("content", {"theme": 1, "topic": 0, "content": "written before the crash"})
+    await log.flush()
+    await writer.close()
+    assert [e.type for e in await store.events_after("job", 0)] == ["content"]
