@@ -84,7 +84,8 @@ class RunSlots:
 
     An owner may have `max_per_owner` queued or running jobs (`count_jobs`, shared by all
     replicas through the store) plus LangServe runs (counted here) at once. A batch takes a
-    slot per input.
+    slot per input. A new job is admitted by the jobs service, which counts `active` runs in
+    the store's admission transaction.
     """
 
     def __init__(self, max_per_owner: int, count_jobs: Callable[[str], Awaitable[int]]) -> None:

@@ -14,6 +14,7 @@ from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
+from coursegen.server.jobs.stops import StopReason, reason_of
 from coursegen.server.jobs.store import LeaseLost
 
 WORKER = "test-worker"
@@ -198,3 +199,29 @@ async def test_a_resumed_log_stores_an_event_whose_topic_it_never_saw(
     await log.flush()
     await writer.close()
     assert [e.type for e in await store.events_after("job", 0)] == ["content"]
+
+
+async def test_a_lease_lost_in_the_background_stops_the_run_with_its_reason(
+    store: CountingStore,
+) -> None:
+    writer = EventWriter(store, LocalBroker())
+    writer.start()
+    log = event_log(writer, "taken")
+    await new_job(store, "taken", worker="another-replica")
+    reasons: list[StopReason] = []
+
+    async def run() -> None:
+        try:
+            async with log.flushing():
+                log.emit("status", {"status": "running"})
+                await asyncio.sleep(30)  # the writer's refusal must cancel this
+        except asyncio.CancelledError as exc:
+            reasons.append(reason_of(exc))
+            raise
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run(), 10)
+    await writer.close()
+    assert reasons == [StopReason.LEASE_LOST]
+    assert isinstance(log.failure, LeaseLost)
+    assert await store.events_after("taken", 0) == []
