@@ -151,7 +151,7 @@ def test_an_event_is_encoded_as_sse_starlette_would(data: str) -> None:
     from sse_starlette import ServerSentEvent
 
     from coursegen.server.jobs.models import Event
-    from coursegen.server.routes.courses import SSE_SEP, encode_event
+    from coursegen.server.routes.sse import SSE_SEP, encode_event
 
     event = Event(id=7, type="token", data=data)
     expected = ServerSentEvent(data=data, event="token", id="7", sep=SSE_SEP).encode()

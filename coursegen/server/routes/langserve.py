@@ -22,7 +22,7 @@ from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
 from coursegen.server.deps import OwnerDep, get_limiter, get_runs, get_service, get_threads
 from coursegen.server.form_schema import form_friendly
-from coursegen.server.routes.courses import errors
+from coursegen.server.routes.errors import errors
 from coursegen.server.serialization import GraphAwareSerializer
 from coursegen.server.sources.library import OwnerSources
 
