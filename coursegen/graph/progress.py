@@ -17,22 +17,34 @@ class CourseSnapshot:
         self.course: dict[str, Any] = course if course is not None else {"themes": []}
 
     def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        """Fold one event in; return whether the course changed."""
+        """Fold one event in; return whether the course changed.
+
+        An event for a theme or topic the course lacks changes nothing: on resume, the event
+        that announced it may have been lost with the replica that wrote it (the finished
+        course, taken from the checkpoint, brings it back).
+        """
         if kind == "outline":
             self._set_outline(data)
         elif kind == "topics":
-            self._theme(data["theme"])["error"] = None
-            self._theme(data["theme"])["topics"] = [
+            if (theme := self._theme(data["theme"])) is None:
+                return False
+            theme["error"] = None
+            theme["topics"] = [
                 {**t, "content": None, "polished": None, "error": None}
                 for t in data["topics"]["topics"]
             ]
         elif kind in ("content", "polished"):
-            topic = self._topic(data)
+            if (topic := self._topic(data)) is None:
+                return False
             topic[kind], topic["error"] = data[kind], None
         elif kind == "error" and data.get("topic") is not None:
-            self._topic(data)["error"] = data["message"]
+            if (topic := self._topic(data)) is None:
+                return False
+            topic["error"] = data["message"]
         elif kind == "error" and data.get("theme") is not None:
-            self._theme(data["theme"])["error"] = data["message"]
+            if (theme := self._theme(data["theme"])) is None:
+                return False
+            theme["error"] = data["message"]
         elif kind == "course":
             self.course = data["course"]
         else:
@@ -48,11 +60,14 @@ class CourseSnapshot:
             for i, t in enumerate(data["outline"]["themes"])
         ]
 
-    def _theme(self, index: int) -> dict[str, Any]:
-        return self.course["themes"][index]
+    def _theme(self, index: int) -> dict[str, Any] | None:
+        themes = self.course.get("themes", [])
+        return themes[index] if 0 <= index < len(themes) else None
 
-    def _topic(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self._theme(data["theme"])["topics"][data["topic"]]
+    def _topic(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        topics = (self._theme(data["theme"]) or {}).get("topics", [])
+        index = data["topic"]
+        return topics[index] if 0 <= index < len(topics) else None
 
     def progress(self) -> dict[str, Any]:
         """Calls done and planned per stage, the furthest stage reached, and the totals.

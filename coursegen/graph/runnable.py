@@ -12,18 +12,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from coursegen.domain import Course, CourseRequest, TokenUsage
+from coursegen.graph.budget import BUDGET_EXCEEDED, BudgetExceeded, TokenBudget, within_budget
 from coursegen.graph.progress import ProgressTracker
 
 GraphProvider = Callable[[], CompiledStateGraph]
 UsageObserver = Callable[[Any, TokenUsage, float | None], None]
 """Called with (stage, usage, seconds) after each LLM call of a run (metrics, say)."""
-BUDGET_EXCEEDED = "budget_exceeded"
-
-
-class BudgetExceeded(RuntimeError):
-    """A course run spent more tokens than its budget allows."""
-
-    code = BUDGET_EXCEEDED
 
 
 def ensure_thread(config: RunnableConfig | None) -> RunnableConfig:
@@ -90,17 +84,20 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
         await self._start_afresh(graph, config)
 
         async def pump() -> None:
+            # The graph is iterated in this task of its own, so that cancelling it (a consumer
+            # gone, the budget spent) aborts the graph's calls in flight.
+            stream = graph.astream({"request": request}, config, stream_mode=["custom", "values"])
+            budget = TokenBudget(self.token_budget)
             try:
-                async for item in graph.astream(
-                    {"request": request}, config, stream_mode=["custom", "values"]
-                ):
-                    await queue.put(cast(tuple[str, Any], item))
+                async for item in within_budget(cast(AsyncIterator[Any], stream), budget):
+                    await queue.put(item)
+            except BudgetExceeded as exc:
+                await queue.put(("budget", exc.event()))
             finally:
                 await queue.put(None)
 
         runner = asyncio.create_task(pump())
         tracker = ProgressTracker()
-        spent = 0
         try:
             while (item := await queue.get()) is not None:
                 mode, payload = item
@@ -108,18 +105,12 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
                     if payload.get("type") == "usage" and self.on_usage is not None:
                         call = TokenUsage.model_validate(payload["usage"])
                         self.on_usage(payload["stage"], call, payload.get("seconds"))
-                    if payload.get("type") == "usage" and self.token_budget is not None:
-                        spent += int(payload["usage"].get("total_tokens", 0))
-                        if spent > self.token_budget:
-                            # Cancelling the task that iterates the graph aborts its calls.
-                            runner.cancel()
-                            yield payload
-                            await asyncio.wait([runner])
-                            yield self._over_budget(spent)
-                            return
                     yield payload
                     if (progress := tracker.update(payload)) is not None:
                         yield progress
+                elif mode == "budget":  # what was written has been streamed already
+                    yield payload
+                    return
                 elif "course" in payload:
                     yield {"type": "course", "course": payload["course"].model_dump(mode="json")}
             await runner  # re-raise a failure of the graph
@@ -138,10 +129,6 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
             thread = config.get("configurable", {}).get("thread_id")
             if thread is not None and await saver.aget_tuple(config) is not None:
                 await saver.adelete_thread(str(thread))
-
-    def _over_budget(self, spent: int) -> dict[str, Any]:
-        message = f"{spent} tokens spent; a course run's budget is {self.token_budget}"
-        return {"type": "error", "code": BUDGET_EXCEEDED, "message": message, "retryable": False}
 
     def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any

@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.db import Database
 
 KEY_PREFIX = "cgk_"
 LOCAL_OWNER = "local"
@@ -43,7 +43,7 @@ class ApiKey:
 class ApiKeyStore:
     """API keys in the same database as the jobs."""
 
-    def __init__(self, db: SqlJobStore) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         self._enabled: tuple[float, bool] | None = None
 

@@ -19,15 +19,14 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.providers.info import describe_model
 from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.checkpointer import open_checkpointer
-from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.jobs.wiring import open_jobs
-from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.request_guard import RequestGuardMiddleware
 from coursegen.server.routes import courses, health, sources, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
+from coursegen.server.threads import ThreadRegistry
 from coursegen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -78,10 +77,10 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
             async with open_checkpointer(settings) as saver:
                 holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
                 app.state.graph = holder.graph
-                async with open_jobs(settings, holder.graph, saver, model, info) as jobs:
-                    app.state.jobs = jobs
-                    app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
-                    threads = ThreadRegistry(jobs.store, saver, settings.thread_ttl_s)
+                async with open_jobs(settings, holder.graph, saver, model, info) as backend:
+                    app.state.jobs = backend.jobs
+                    app.state.keys, app.state.limiter = backend.keys, backend.limiter
+                    threads = ThreadRegistry(backend.jobs.store, saver, settings.thread_ttl_s)
                     await threads.setup()
                     app.state.threads = threads
                     async with threads.sweeping():

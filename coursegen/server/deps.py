@@ -5,13 +5,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from coursegen.server.apikeys import LOCAL_OWNER, ApiKey
-from coursegen.server.jobs.broker import LocalBroker
+from coursegen.server.apikeys import LOCAL_OWNER, ApiKey, ApiKeyStore
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
-from coursegen.server.jobs.threads import ThreadRegistry
-from coursegen.server.limits import RunSlots
+from coursegen.server.limits import RateLimiter, RunSlots
+from coursegen.server.threads import ThreadRegistry
 from coursegen.settings import Settings
 
 
@@ -21,7 +20,17 @@ def get_service(request: Request) -> JobService:
 
 def get_runs(request: Request) -> RunSlots:
     """The LangServe runs in flight, which count against the jobs-at-once limit."""
-    return request.app.state.runs
+    return get_service(request).runs
+
+
+def get_keys(request: Request) -> ApiKeyStore:
+    """The API keys, which name the caller."""
+    return request.app.state.keys
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """The write-rate limiter of every owner."""
+    return request.app.state.limiter
 
 
 def get_threads(request: Request) -> ThreadRegistry:
@@ -36,7 +45,7 @@ async def get_api_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> ApiKey | None:
     """The caller's API key (None while no key exists: single-user mode); 401 without one."""
-    keys = get_service(request).keys
+    keys = get_keys(request)
     if not await keys.enabled():
         return None
     key = await keys.key_of(credentials.credentials) if credentials else None
@@ -63,7 +72,7 @@ OwnerDep = Annotated[str, Depends(get_owner)]
 
 async def get_writer(request: Request, owner: OwnerDep) -> str:
     """The caller of a write request, counted against its rate limit (429 past it)."""
-    await get_service(request).limiter.hit(owner)
+    await get_limiter(request).hit(owner)
     return owner
 
 
@@ -82,10 +91,6 @@ def get_store(request: Request) -> SqlJobStore:
     return request.app.state.jobs.store
 
 
-def get_broker(request: Request) -> LocalBroker:
-    return request.app.state.jobs.broker
-
-
 def get_settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -93,4 +98,3 @@ def get_settings_of(request: Request) -> Settings:
 JobDep = Annotated[Job, Depends(get_job)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of)]
 StoreDep = Annotated[SqlJobStore, Depends(get_store)]
-BrokerDep = Annotated[LocalBroker, Depends(get_broker)]

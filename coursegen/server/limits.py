@@ -84,7 +84,8 @@ class RunSlots:
 
     An owner may have `max_per_owner` queued or running jobs (`count_jobs`, shared by all
     replicas through the store) plus LangServe runs (counted here) at once. A batch takes a
-    slot per input.
+    slot per input. A new job is admitted by the jobs service, which counts `active` runs in
+    the store's admission transaction.
     """
 
     def __init__(self, max_per_owner: int, count_jobs: Callable[[str], Awaitable[int]]) -> None:
@@ -118,15 +119,3 @@ class RunSlots:
         self._runs[owner] -= runs
         if self._runs[owner] <= 0:
             del self._runs[owner]
-
-    async def admit_job(self, owner: str) -> None:
-        """Raise 429 when the owner's jobs and LangServe runs leave no room for a new job."""
-        if not self._runs[owner]:
-            return  # the jobs service counts the jobs themselves
-        busy = await self._count_jobs(owner) + self._runs[owner]
-        if busy >= self.max_per_owner:
-            raise too_many(
-                f"{busy} jobs and LangServe runs are already queued or running "
-                f"(the limit is {self.max_per_owner})",
-                BUSY_RETRY_AFTER_S,
-            )

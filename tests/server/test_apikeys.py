@@ -111,7 +111,7 @@ async def wait_status_with(client: httpx.AsyncClient, job: str, key: str) -> Non
 
 
 async def test_revoked_key_is_refused(live_app: LiveApp) -> None:
-    keys = live_app.app.state.jobs.keys
+    keys = live_app.app.state.keys
     record, secret = await live_app.call(lambda: keys.create("carol"))
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         assert (await client.get("/courses", headers=_auth(secret))).status_code == 200

@@ -23,10 +23,11 @@ class LocalBroker:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[list[Event]]]] = defaultdict(set)
-        self.on_control: ControlHandler | None = None
+        self._on_control: ControlHandler | None = None
 
-    async def start(self) -> None:
-        """Nothing to connect in-process."""
+    async def start(self, on_control: ControlHandler | None = None) -> None:
+        """Start delivering: control messages go to `on_control` (this replica's worker)."""
+        self._on_control = on_control
 
     async def close(self) -> None:
         """Nothing to disconnect in-process."""
@@ -59,8 +60,8 @@ class LocalBroker:
 
     async def control(self, message: dict[str, Any]) -> None:
         """Tell every replica (here: this process) about a cancel or new work."""
-        if self.on_control is not None:
-            await self.on_control(message)
+        if self._on_control is not None:
+            await self._on_control(message)
 
 
 class RedisBroker(LocalBroker):
@@ -78,7 +79,8 @@ class RedisBroker(LocalBroker):
         self.replica_id = replica_id
         self._listener: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def start(self, on_control: ControlHandler | None = None) -> None:
+        await super().start(on_control)
         self._listener = asyncio.create_task(self._listen(await self._subscribe()))
 
     async def _subscribe(self) -> Any:
@@ -153,8 +155,8 @@ class RedisBroker(LocalBroker):
         if channel == self.CONTROL:
             if not isinstance(body, dict):
                 raise ValueError(f"a control message must be a JSON object, not {body!r:.80}")
-            if self.on_control is not None:
-                await self.on_control(body)
+            if self._on_control is not None:
+                await self._on_control(body)
         elif body["from"] != self.replica_id:
             job_id = channel.removeprefix(self.EVENTS)
             self.deliver(job_id, [Event(**e) for e in body["events"]])

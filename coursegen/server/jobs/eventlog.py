@@ -8,9 +8,10 @@ from typing import Any
 
 import orjson
 
-from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.eventwriter import EventWriter
-from coursegen.server.jobs.store import Batch
+from coursegen.server.jobs.projection import CourseProjection, Derived
+from coursegen.server.jobs.stops import StopReason, stop
+from coursegen.server.jobs.store import Batch, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -20,29 +21,37 @@ class JobEventLog:
 
     Every event is stored (with its id) before it is published, so a live subscriber and
     a later replay see the same events. Consecutive token deltas of one stream are merged
-    while they wait for the writer: one stored event per stream per writer round.
+    while they wait for the writer: one stored event per stream per writer round. Course
+    events also move the job's projection on (`projection.py`), whose `stage` and
+    `progress` events and job-row fields go out in the same batch.
     """
 
     def __init__(
-        self, writer: EventWriter, job_id: str, worker: str, snapshot: CourseSnapshot
+        self,
+        writer: EventWriter,
+        job_id: str,
+        worker: str,
+        course: dict[str, Any],
+        *,
+        keep_known_topics: bool = False,
     ) -> None:
         self.writer = writer
         self.job_id, self.worker = job_id, worker
-        self.snapshot = snapshot
+        self.projection = CourseProjection(course, keep_known_topics=keep_known_topics)
         self._owner: asyncio.Task[Any] | None = None
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._tokens: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._fields: dict[str, Any] = {}
-        self._stage = snapshot.progress()["stage"] if snapshot.course.get("themes") else None
         self.failure: Exception | None = None
-        # Set for a (resumed) generation: a theme's topic list announced again is a replay.
-        self.keep_known_topics = False
+
+    @property
+    def course(self) -> dict[str, Any]:
+        """The course so far, as the events have built it."""
+        return self.projection.course
 
     def emit(self, kind: str, data: dict[str, Any]) -> None:
-        """Queue an event (not yet stored); course events also update the snapshot."""
-        if kind == "topics" and self.keep_known_topics and self._known_topics(data):
-            # A resumed run re-runs an unfinished theme and announces its (checkpointed)
-            # topics again; applying that would wipe the material already written for them.
+        """Queue an event (not yet stored); course events also update the projection."""
+        if self.projection.is_replay(kind, data):
             return
         if kind == "token" and not data.get("start"):
             key = (data["stage"], data["theme"], data["topic"])
@@ -54,40 +63,37 @@ class JobEventLog:
             return
         self._materialise_tokens()
         self._events.append((kind, data))
-        if kind != "token" and self.snapshot.apply(kind, data):
-            self._course_changed()
+        self._add(self.projection.fold(kind, data))
         self.writer.mark(self)
-
-    def _known_topics(self, data: dict[str, Any]) -> bool:
-        themes = self.snapshot.course.get("themes", [])
-        if data["theme"] >= len(themes) or not themes[data["theme"]].get("topics"):
-            return False
-        known = [(t.get("title"), t.get("description")) for t in themes[data["theme"]]["topics"]]
-        return known == [(t.get("title"), t.get("description")) for t in data["topics"]["topics"]]
 
     def set_fields(self, **fields: Any) -> None:
         """Queue job-row updates to be written with the next batch."""
         self._fields.update(fields)
         self.writer.mark(self)
 
+    def enter_stage(self, stage: str) -> None:
+        """Queue a `stage` event when the course moves on to `stage`."""
+        self._add(self.projection.enter(stage))
+        self.writer.mark(self)
+
+    def complete(self, course: dict[str, Any]) -> None:
+        """Emit what the log misses of the finished course, then make the course authoritative."""
+        for kind, data in self.projection.missing(course):
+            self.emit(kind, data)
+        self.projection.replace(course)
+        self.set_fields(course=course, usage=course["usage"])
+
+    def _add(self, derived: Derived | None) -> None:
+        if derived is None:
+            return
+        self._events.extend(derived.events)
+        self._fields.update(derived.fields)
+        if derived.stage is not None:
+            log.info("stage reached", extra={"cg_job_id": self.job_id, "cg_stage": derived.stage})
+
     def _materialise_tokens(self) -> None:
         self._events.extend(("token", event) for event in self._tokens.values())
         self._tokens.clear()
-
-    def enter_stage(self, stage: str) -> None:
-        """Queue a `stage` event when the course moves on to `stage`."""
-        if stage != self._stage:
-            self._stage = stage
-            self._events.append(("stage", {"stage": stage}))
-            self._fields["stage"] = stage
-            log.info("stage reached", extra={"cg_job_id": self.job_id, "cg_stage": stage})
-        self.writer.mark(self)
-
-    def _course_changed(self) -> None:
-        progress = self.snapshot.progress()
-        self.enter_stage(progress["stage"])
-        self._events.append(("progress", progress))
-        self._fields.update(course=self.snapshot.course, progress=progress)
 
     def take(self) -> Batch:
         """Hand everything buffered to the writer, JSON-encoded, and start a new buffer."""
@@ -103,14 +109,17 @@ class JobEventLog:
         self._events[:0] = [(kind, orjson.loads(data)) for kind, data in batch.events]
         self._fields = {**batch.fields, **self._fields}
 
-    def fail(self, exc: Exception, waiters: list[asyncio.Future[None]]) -> None:
-        """The writer could not store this log (lost lease, database down)."""
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(exc)
-        if not waiters and self._owner is not None:  # nobody awaits the write: stop the run
-            self.failure = exc
-            self._owner.cancel()
+    def write_failed(self, exc: Exception, awaited: bool) -> None:
+        """The writer could not store this log (lost lease, database down).
+
+        A flush that waits gets the error from the writer; with none waiting, the run
+        inside `flushing()` is stopped (see `stops.py` for who acts on a lost lease).
+        """
+        if awaited or self._owner is None:
+            return
+        self.failure = exc
+        reason = StopReason.LEASE_LOST if isinstance(exc, LeaseLost) else StopReason.WRITE_FAILED
+        stop(self._owner, reason)
 
     async def flush(self) -> None:
         """Return once everything emitted so far is stored and published."""

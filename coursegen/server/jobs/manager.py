@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from coursegen.server import metrics
-from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Job
-from coursegen.server.jobs.runner import JobRunner, StopReason
+from coursegen.server.jobs.runner import JobRunner
+from coursegen.server.jobs.stops import StopReason, stop
 from coursegen.server.jobs.store import SqlJobStore
 
 log = logging.getLogger(__name__)
@@ -20,13 +20,13 @@ class JobManager:
     A lease is renewed every `lease_s / 3`; a replica that dies stops renewing, and after
     `lease_s` any other replica claims the job and resumes it from its checkpoint. Each
     renewal also reads the jobs' durable `cancel_requested`, so a cancel stops its job within
-    one heartbeat even when the control message never arrived.
+    one heartbeat even when the control message never arrived. Control messages from any
+    replica reach `on_control`, which the broker is given when it starts.
     """
 
     def __init__(
         self,
         store: SqlJobStore,
-        broker: LocalBroker,
         runner: JobRunner,
         *,
         worker: str,
@@ -34,7 +34,7 @@ class JobManager:
         lease_s: float = 15.0,
         poll_s: float = 1.0,
     ) -> None:
-        self.store, self.broker, self.runner = store, broker, runner
+        self.store, self.runner = store, runner
         self.worker, self.max_running = worker, max_running
         self.lease_s, self.poll_s = lease_s, poll_s
         self.running: dict[str, asyncio.Task[None]] = {}
@@ -44,7 +44,6 @@ class JobManager:
         self.draining = False
 
     async def start(self) -> None:
-        self.broker.on_control = self.on_control
         self._loops = [
             asyncio.create_task(self._schedule()),
             asyncio.create_task(self._heartbeat()),
@@ -65,8 +64,7 @@ class JobManager:
         if task is None or job_id in self._cancelled:
             return
         self._cancelled.add(job_id)
-        self.runner.stop_reasons[job_id] = StopReason.CANCEL
-        task.cancel()
+        stop(task, StopReason.CANCEL)
 
     async def _schedule(self) -> None:
         while not self.draining:
@@ -117,8 +115,7 @@ class JobManager:
             for job_id in ids:
                 if job_id not in held:
                     if (task := self.running.get(job_id)) is not None:
-                        self.runner.stop_reasons[job_id] = StopReason.LEASE_LOST
-                        task.cancel()
+                        stop(task, StopReason.LEASE_LOST)
                 elif held[job_id]:
                     self._cancel(job_id)
 
@@ -128,8 +125,7 @@ class JobManager:
         for task in self._loops:
             task.cancel()
         tasks = list(self.running.values())
-        for job_id, task in list(self.running.items()):
-            self.runner.stop_reasons[job_id] = StopReason.SHUTDOWN
-            task.cancel()
+        for task in tasks:
+            stop(task, StopReason.SHUTDOWN)
         await asyncio.gather(*tasks, *self._loops, return_exceptions=True)
         await self.store.release(self.worker)

@@ -1,7 +1,8 @@
 """Declare job records, stored events and the jobs API's request and response bodies."""
 
+import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -24,6 +25,31 @@ TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
 IDLE = TERMINAL | {JobStatus.AWAITING_REVIEW}
 
 
+def _action_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Action(BaseModel):
+    """What a worker is to do next with a job; its id names the checkpoint thread it uses."""
+
+    kind: Literal["start", "resume", "regenerate"] = Field(
+        description="start (or continue) generating, resume after a review, or regenerate."
+    )
+    id: str = Field(default_factory=_action_id, description="Unique per action.")
+    value: dict[str, Any] | None = Field(
+        default=None, description="resume: the review's answer (approve, outline)."
+    )
+    theme: int | None = Field(default=None, description="regenerate: the theme's index.")
+    topic: int | None = Field(
+        default=None, description="regenerate: the topic's index; the whole theme if None."
+    )
+    instructions: str = Field(default="", description="regenerate: what to change.")
+
+
+START = Action(kind="start", id="start")
+"""What a job whose row names no action does (rows from before actions were stored)."""
+
+
 class Job(BaseModel):
     """A stored job row."""
 
@@ -37,7 +63,7 @@ class Job(BaseModel):
     usage: CourseUsage = Field(default_factory=CourseUsage)
     error: dict[str, Any] | None = None
     last_event_id: int = 0
-    action: dict[str, Any] | None = None
+    action: Action | None = None
     cancel_requested: bool = False
     idempotency_key: str | None = None
     lease_owner: str | None = None

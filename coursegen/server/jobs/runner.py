@@ -1,33 +1,31 @@
 """Run one job's generation on the graph and write what happens to its event log."""
 
 import asyncio
+import contextlib
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import openai
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from coursegen.chains.language import course_language
 from coursegen.chains.plan import glossary
-from coursegen.chains.shape import ShortAnswerError
-from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.domain import CourseTheme, CourseUsage, TokenUsage
+from coursegen.graph.budget import TokenBudget, within_budget
 from coursegen.graph.grounding import SOURCES_KEY
-from coursegen.graph.progress import CourseSnapshot
-from coursegen.graph.runnable import BudgetExceeded
 from coursegen.names import Stage
-from coursegen.providers.info import ModelInfo, public_url
-from coursegen.providers.loading import ProviderConfigError
+from coursegen.providers.info import ModelInfo
 from coursegen.quality.report import build_report
 from coursegen.server import metrics
+from coursegen.server.jobs.errors import error_of, language_warning
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
-from coursegen.server.jobs.models import Job, JobStatus
+from coursegen.server.jobs.models import START, Action, Job, JobStatus
+from coursegen.server.jobs.projection import initial_course
+from coursegen.server.jobs.stops import StopReason, reason_of
+from coursegen.server.jobs.store import LeaseLost
 from coursegen.server.logs import current_job
 from coursegen.server.sources.library import OwnerSources
 from coursegen.server.sources.store import SourceStore
@@ -35,74 +33,12 @@ from coursegen.server.sources.store import SourceStore
 log = logging.getLogger(__name__)
 
 
-class StopReason:
-    """Why the manager cancelled a run: only a user's cancel ends the job."""
-
-    CANCEL = "cancel"
-    SHUTDOWN = "shutdown"
-    LEASE_LOST = "lease_lost"
-
-
-def _provider_url(exc: BaseException) -> str | None:
-    """The base URL of the provider call that failed (no credentials, no query)."""
-    request = getattr(exc, "request", None)
-    url = public_url(str(request.url)) if request is not None else None
-    return url.removesuffix("/chat/completions") if url else None
-
-
-def error_of(exc: BaseException) -> dict[str, Any]:
-    """Describe a job failure as an `error` event: code, message, retryable.
-
-    A provider error names the server it came from ("Connection error." alone does not
-    say which of several configured URLs is wrong).
-    """
-    if isinstance(exc, BudgetExceeded):
-        code, retryable = "budget_exceeded", False
-    elif isinstance(exc, ProviderConfigError):
-        code, retryable = "provider_config", False
-    elif isinstance(exc, StructuredOutputError):
-        code, retryable = "invalid_output", True
-    elif isinstance(exc, ShortAnswerError):
-        code, retryable = "short_output", True
-    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        code, retryable = "provider_auth", False
-    elif isinstance(exc, openai.APIError | TruncatedAnswer):
-        code, retryable = "provider_error", True
-    else:
-        code, retryable = "internal", True
-    message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, openai.APIError) and (url := _provider_url(exc)):
-        message += f" (provider at {url})"
-    return {"code": code, "message": message, "retryable": retryable}
-
-
-def language_warning(model: ModelInfo, job: Job) -> dict[str, Any] | None:
-    """The `warning` a job gets when the model does not write its language well."""
-    language = course_language(job.request)
-    if model.languages is None or language in model.languages:
-        return None
-    return {
-        "code": "model_language",
-        "message": f"the {model.kind} model {model.name} writes {', '.join(model.languages)} "
-        f"only (demo quality): this {language} course will read badly. Use a real model: "
-        "set OPENAI_API_KEY, or COURSEGEN_BASE_URL and COURSEGEN_MODEL for an "
-        "OpenAI-compatible server (see README.md).",
-    }
-
-
-def initial_course(job: Job) -> dict[str, Any]:
-    request = job.request
-    return {
-        "course_name": request.course_name,
-        "description": request.description,
-        "requirements": request.requirements,
-        "language": request.language,
-        "themes": [],
-    }
-
-
 class JobRunner:
-    """Drive the course graph for jobs this replica holds, one `run()` per claimed job."""
+    """Drive the course graph for jobs this replica holds, one `run()` per claimed job.
+
+    The manager stops a run by cancelling its task with a `StopReason` (`stops.py`): only a
+    user's cancel ends the job; any other reason hands it back, checkpointed.
+    """
 
     def __init__(
         self,
@@ -121,23 +57,23 @@ class JobRunner:
         self.model = model
         self.token_budget = token_budget
         self.sources, self.source_top_k = sources, source_top_k
-        self.stop_reasons: dict[str, str] = {}
 
     async def run(self, job: Job) -> None:
         """Run (or resume) a job until it completes, fails, is cancelled or awaits review."""
         current_job.set(job.id)
+        action = job.action or START
         events = JobEventLog(
             self.writer,
             job.id,
             self.worker,
-            CourseSnapshot(job.course or initial_course(job)),
+            job.course or initial_course(job.request),
+            keep_known_topics=action.kind != "regenerate",
         )
         started, usage = time.monotonic(), [job.usage]
         if job.cancel_requested:
             await self._finish(events, JobStatus.CANCELLED)
             return
-        action = job.action or {"kind": "start"}
-        log.info("job started", extra={"cg_action": action["kind"], "cg_model": self.model.line()})
+        log.info("job started", extra={"cg_action": action.kind, "cg_model": self.model.line()})
         try:
             async with events.flushing():
                 model = self.model.model_dump()
@@ -145,20 +81,22 @@ class JobRunner:
                 events.set_fields(status=JobStatus.RUNNING)
                 if job.stage is None:  # a new course: no call has finished to name its stage
                     events.enter_stage("outline")
-                if action["kind"] == "regenerate":
+                if action.kind == "regenerate":
                     status = await self._regenerate(job, action, events, usage)
                 else:
                     status = await self._generate(job, action, events, usage)
             await self._finish(events, status)
             self._log_end(status, started, usage[0])
-        except asyncio.CancelledError:
-            reason = self.stop_reasons.pop(job.id, StopReason.SHUTDOWN)
+        except asyncio.CancelledError as exc:
+            reason = reason_of(exc)
             if reason == StopReason.CANCEL:
                 await asyncio.shield(self._finish(events, JobStatus.CANCELLED))
                 self._log_end(JobStatus.CANCELLED, started, usage[0])
                 return
-            log.info("job handed back", extra={"cg_reason": reason})
+            log.info("job handed back", extra={"cg_reason": reason.value})
             raise
+        except LeaseLost:  # the job's new holder resumes it: nothing more is ours to write
+            log.info("job handed back", extra={"cg_reason": StopReason.LEASE_LOST.value})
         except Exception as exc:
             error = error_of(events.failure or exc)
             extra = {"cg_code": error["code"], "cg_reason": error["message"]}
@@ -208,46 +146,35 @@ class JobRunner:
         events: JobEventLog,
         usage: list[CourseUsage],
     ) -> Any:
-        """Relay a graph run's custom events; return the interrupt value if it paused."""
-        interrupt, over_budget = None, None
+        """Relay a graph run's custom events; return the interrupt value if it paused.
+
+        The job's budget counts what earlier runs of it spent (`usage` starts there).
+        """
+        interrupt = None
+        budget = TokenBudget(self.token_budget, usage[0].total.total_tokens, "the job's")
         stream = graph.astream(inputs, config, stream_mode=["custom", "updates"])
-        try:
-            async for mode, payload in cast(AsyncIterator[tuple[str, Any]], stream):
+        relayed = within_budget(cast(AsyncIterator[tuple[str, Any]], stream), budget)
+        async with contextlib.aclosing(relayed):
+            async for mode, payload in relayed:
                 if mode == "custom":
                     self._relay(events, dict(payload), usage)
-                    if over_budget is None and (over_budget := self._over_budget(usage[0])):
-                        # Only cancelling the task inside astream stops the graph's calls;
-                        # leaving the loop would let them run on, unobserved and paid for.
-                        cast(asyncio.Task[Any], asyncio.current_task()).cancel()
                 elif "__interrupt__" in payload:
                     interrupt = payload["__interrupt__"][0].value
-        except asyncio.CancelledError:
-            if over_budget is None:
-                raise
-            cast(asyncio.Task[Any], asyncio.current_task()).uncancel()
-            raise over_budget from None
         return interrupt
 
-    def _over_budget(self, usage: CourseUsage) -> BudgetExceeded | None:
-        spent = usage.total.total_tokens
-        if self.token_budget is None or spent <= self.token_budget:
-            return None
-        return BudgetExceeded(f"{spent} tokens spent; the job's budget is {self.token_budget}")
-
     async def _generate(
-        self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
+        self, job: Job, action: Action, events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
         config = self._config(job, job.id)
-        events.keep_known_topics = True
         state = await self.graph.aget_state(config)
         if not state.values:
             inputs: Any = {"request": job.request}
             if warning := language_warning(self.model, job):
                 events.emit("warning", warning)
         elif state.interrupts:
-            if action["kind"] != "resume":
+            if action.kind != "resume":
                 return await self._await_review(events, state.interrupts[0].value)
-            inputs = Command(resume=action["value"])
+            inputs = Command(resume=action.value)
         else:
             inputs = None  # continue from the last checkpoint
         if state.next or not state.values:
@@ -255,7 +182,7 @@ class JobRunner:
             if interrupt is not None:
                 return await self._await_review(events, interrupt)
         final = (await self.graph.aget_state(config)).values
-        self._complete(events, final["course"].model_dump(mode="json"))
+        events.complete(final["course"].model_dump(mode="json"))
         await self._report(job, events)
         return JobStatus.COMPLETED
 
@@ -271,56 +198,38 @@ class JobRunner:
         events.emit("review", {"outline": value["outline"]})
         return JobStatus.AWAITING_REVIEW
 
-    def _complete(self, events: JobEventLog, course: dict[str, Any]) -> None:
-        """Emit what the log misses of the final course, then make the course authoritative."""
-        have = events.snapshot.course.get("themes", [])
-        for i, theme in enumerate(course["themes"]):
-            for j, topic in enumerate(theme["topics"]):
-                seen = (
-                    have[i]["topics"][j]
-                    if i < len(have) and j < len(have[i].get("topics", []))
-                    else {}
-                )
-                for kind in ("content", "polished"):
-                    if topic.get(kind) is not None and seen.get(kind) != topic[kind]:
-                        events.emit(kind, {"theme": i, "topic": j, kind: topic[kind]})
-        events.snapshot.apply("course", {"course": course})
-        events.set_fields(course=course, usage=course["usage"])
-
     async def _regenerate(
-        self, job: Job, action: dict[str, Any], events: JobEventLog, running: list[CourseUsage]
+        self, job: Job, action: Action, events: JobEventLog, running: list[CourseUsage]
     ) -> JobStatus:
-        config = self._config(job, f"{job.id}:regenerate:{action['id']}")
-        course = events.snapshot.course
+        config = self._config(job, f"{job.id}:regenerate:{action.id}")
         state = await self.regenerate_graph.aget_state(config)
         inputs = (
             None
             if state.values
             else {
-                "course": course,
+                "course": events.course,
                 "request": job.request,
-                "theme_index": action["theme"],
-                "topic_index": action.get("topic"),
-                "instructions": action.get("instructions", ""),
+                "theme_index": action.theme,
+                "topic_index": action.topic,
+                "instructions": action.instructions,
             }
         )
         await self._stream(self.regenerate_graph, inputs, config, events, running)
-        merged = dict(events.snapshot.course)
+        merged = dict(events.course)
         merged["usage"] = running[0].model_dump(mode="json")
         # A rewritten lesson may define other terms: the glossary follows the lessons.
         themes = [CourseTheme.model_validate(t) for t in merged.get("themes", [])]
         merged["glossary"] = [g.model_dump(mode="json") for g in glossary(themes)]
-        self._complete(events, merged)
+        events.complete(merged)
         await self._report(job, events)
         return JobStatus.COMPLETED
 
     async def _report(self, job: Job, events: JobEventLog) -> None:
         """Measure the finished course: a `report` event, and the report kept with the job."""
-        course = events.snapshot.course
         try:
             # Off the event loop: detection and similarity take a CPU for a moment.
             report = await asyncio.to_thread(
-                build_report, job.request, course, self.model.priced_as
+                build_report, job.request, events.course, self.model.priced_as
             )
         except Exception:  # a measuring bug must not cost the user the course
             log.exception("job %s: the quality report failed", job.id)
@@ -332,8 +241,3 @@ class JobRunner:
 
 def _since(started: float) -> float:
     return round(time.monotonic() - started, 3)
-
-
-def new_action(kind: str, **fields: Any) -> dict[str, Any]:
-    """An action for a worker to carry out, with an id that names its checkpoint thread."""
-    return {"kind": kind, "id": uuid.uuid4().hex[:12], **fields}

@@ -3,20 +3,29 @@
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.domain import CourseRequest
 from coursegen.server import metrics
-from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.checkpointer import threads_with_prefix
 from coursegen.server.jobs.broker import LocalBroker
-from coursegen.server.jobs.models import TERMINAL, Job, JobStatus, RegenerateRequest, ReviewAnswer
+from coursegen.server.jobs.models import (
+    TERMINAL,
+    Action,
+    Event,
+    Job,
+    JobStatus,
+    RegenerateRequest,
+    ReviewAnswer,
+)
 from coursegen.server.jobs.outbox import WebhookTarget
-from coursegen.server.jobs.runner import initial_course, new_action
+from coursegen.server.jobs.projection import initial_course
 from coursegen.server.jobs.store import SqlJobStore
-from coursegen.server.limits import RateLimiter
+from coursegen.server.jobs.subscribe import follow
+from coursegen.server.limits import RunSlots
 from coursegen.server.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
@@ -31,22 +40,26 @@ class IdempotencyKeyReused(RuntimeError):
 
 
 class JobService:
-    """Create, read, steer and delete jobs; the owning worker does the generating."""
+    """Create, read, steer and delete jobs; the owning worker does the generating.
+
+    The service owns admission: an idempotency key names one job per owner, and an owner
+    may have `max_jobs_per_owner` queued or running jobs and LangServe runs (`runs`, the
+    slots those take on this replica) at once. API keys and the write rate are checked
+    before a request gets here (`apikeys.py`, `limits.py`).
+    """
 
     def __init__(
         self,
         store: SqlJobStore,
         broker: LocalBroker,
         checkpointer: BaseCheckpointSaver,
-        keys: ApiKeyStore,
-        limiter: RateLimiter,
         max_jobs_per_owner: int,
         sources: SourceStore | None = None,
     ) -> None:
-        self.store, self.broker, self.checkpointer, self.keys = store, broker, checkpointer, keys
-        self.limiter, self.max_jobs_per_owner = limiter, max_jobs_per_owner
+        self.store, self.broker, self.checkpointer = store, broker, checkpointer
+        self.max_jobs_per_owner = max_jobs_per_owner
+        self.runs = RunSlots(max_jobs_per_owner, store.count_active)
         self.sources = sources
-        self.manager: object | None = None  # this replica's worker, when it runs one
 
     async def create(
         self,
@@ -58,7 +71,8 @@ class JobService:
         """Start a job, or return the one this idempotency key made (TooManyJobs when full).
 
         A key used before with another body raises IdempotencyKeyReused: answering with the
-        first job would silently drop the second request.
+        first job would silently drop the second request. The key is looked up once, in the
+        store's admission transaction, which also counts the owner's LangServe runs.
         """
         now = time.time()
         job = Job(
@@ -66,12 +80,14 @@ class JobService:
             owner=owner,
             request=request,
             idempotency_key=idempotency_key,
-            action=new_action("start"),
+            action=Action(kind="start"),
             created_at=now,
             updated_at=now,
         )
-        job.course = initial_course(job)  # a queued job is listed by its name, not its id
-        job, created = await self.store.create(job, self.max_jobs_per_owner, webhook)
+        job.course = initial_course(request)  # a queued job is listed by its name, not its id
+        job, created = await self.store.create(
+            job, self.max_jobs_per_owner, webhook, reserved=self.runs.active(owner)
+        )
         if not created and job.request.model_dump(mode="json") != request.model_dump(mode="json"):
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {idempotency_key!r} was already used with another body "
@@ -86,6 +102,16 @@ class JobService:
     async def get(self, job_id: str, owner: str) -> Job | None:
         job = await self.store.get(job_id)
         return job if job is not None and job.owner == owner else None
+
+    async def list_jobs(
+        self, owner: str, limit: int, before: tuple[float, str] | None
+    ) -> list[Job]:
+        """An owner's jobs, newest first, strictly older than the cursor when given."""
+        return await self.store.list_jobs(owner, limit, before)
+
+    def follow(self, job_id: str, after: int) -> AsyncIterator[list[Event]]:
+        """The job's events after an id: what is stored, then live (`subscribe.py`)."""
+        return follow(self.store, self.broker, job_id, after)
 
     async def cancel(self, job: Job) -> Job:
         """Ask the job to stop; idempotent, and a finished job stays as it is."""
@@ -107,9 +133,8 @@ class JobService:
             "approve": True,
             "outline": answer.outline.model_dump() if answer.outline else None,
         }
-        return await self._queue(
-            job, new_action("resume", value=value), [JobStatus.AWAITING_REVIEW]
-        )
+        action = Action(kind="resume", value=value)
+        return await self._queue(job, action, [JobStatus.AWAITING_REVIEW])
 
     async def regenerate(self, job: Job, ask: RegenerateRequest) -> Job:
         if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED) or not job.course:
@@ -121,12 +146,12 @@ class JobService:
             raise JobConflict(f"theme {ask.theme} does not exist (the course has {len(themes)})")
         if ask.topic is not None and ask.topic >= len(themes[ask.theme].get("topics", [])):
             raise JobConflict(f"topic {ask.topic} does not exist in theme {ask.theme}")
-        action = new_action(
-            "regenerate", theme=ask.theme, topic=ask.topic, instructions=ask.instructions
+        action = Action(
+            kind="regenerate", theme=ask.theme, topic=ask.topic, instructions=ask.instructions
         )
         return await self._queue(job, action, [JobStatus.COMPLETED, JobStatus.FAILED])
 
-    async def _queue(self, job: Job, action: dict[str, object], statuses: list[JobStatus]) -> Job:
+    async def _queue(self, job: Job, action: Action, statuses: list[JobStatus]) -> Job:
         if not await self.store.update(
             job.id, {"action": action, "status": JobStatus.QUEUED}, statuses=statuses
         ):

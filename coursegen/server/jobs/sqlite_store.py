@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from coursegen.server.db import Tx
+from coursegen.server.jobs.append import AppendPlan, Batch, LeaseLost
 from coursegen.server.jobs.models import Event
-from coursegen.server.jobs.store import AppendPlan, Batch, LeaseLost, SqlJobStore, Tx
+from coursegen.server.jobs.store import SqlJobStore
 
 T = TypeVar("T")
 

@@ -6,6 +6,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -78,6 +79,15 @@ async def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) ->
     return WebhookSender(deliveries, config, worker)
 
 
+@dataclass(frozen=True)
+class Backend:
+    """What the routes are served from: the jobs service and, beside it, keys and the limiter."""
+
+    jobs: JobService
+    keys: ApiKeyStore
+    limiter: RateLimiter
+
+
 @asynccontextmanager
 async def open_jobs(
     settings: Settings,
@@ -85,15 +95,17 @@ async def open_jobs(
     checkpointer: BaseCheckpointSaver,
     model: BaseChatModel,
     model_info: ModelInfo,
-) -> AsyncIterator[JobService]:
-    """Start the store, broker and this replica's worker; drain and close them on exit."""
+) -> AsyncIterator[Backend]:
+    """Start the store, broker and this replica's worker; drain and close them on exit.
+
+    The broker starts once the worker exists: it hands the worker the control messages.
+    """
     worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
     store = job_store(settings)
     await store.setup()
     sources = source_store(store)
     await sources.setup()
     broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
-    await broker.start()
     if not settings.uses_postgres:
         await store.release_all()  # one process owns the SQLite file: its old leases are void
     regenerate = make_regenerate_builder(model, settings.structured_output).compile(
@@ -113,7 +125,6 @@ async def open_jobs(
     )
     manager = JobManager(
         store,
-        broker,
         runner,
         worker=worker,
         max_running=settings.max_running_jobs,
@@ -127,15 +138,13 @@ async def open_jobs(
         if isinstance(broker, RedisBroker)
         else RateLimiter(settings.requests_per_minute)
     )
-    service = JobService(
-        store, broker, checkpointer, keys, limiter, settings.max_jobs_per_owner, sources=sources
-    )
-    service.manager = manager
+    service = JobService(store, broker, checkpointer, settings.max_jobs_per_owner, sources=sources)
+    await broker.start(manager.on_control)
     await manager.start()
     sender = await webhook_sender(settings, store, worker)
     sender.start()
     try:
-        yield service
+        yield Backend(service, keys, limiter)
     finally:
         await sender.close()
         await manager.drain()

@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from coursegen.chains.estimate import Estimate, estimate_course
 from coursegen.domain import CourseRequest
@@ -20,20 +19,16 @@ from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKey
 from coursegen.server.deps import (
     ApiKeyDep,
-    BrokerDep,
     JobDep,
     OwnerDep,
     ServiceDep,
     SettingsDep,
-    StoreDep,
     WriterDep,
-    get_runs,
     get_writer,
 )
 from coursegen.server.downloads import attachment
 from coursegen.server.jobs.models import (
     CourseJobRequest,
-    Event,
     Job,
     JobCreated,
     JobPage,
@@ -46,57 +41,15 @@ from coursegen.server.jobs.models import (
 from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, JobService
 from coursegen.server.jobs.store import TooManyJobs
-from coursegen.server.jobs.subscribe import follow
-from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
+from coursegen.server.limits import BUSY_RETRY_AFTER_S, too_many
+from coursegen.server.routes.errors import errors
+from coursegen.server.routes.sse import HEARTBEAT_S, MAX_EVENT_ID, SSE_SEP, encode_event
 from coursegen.server.webhooks.choose import job_webhook
 from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused
 from coursegen.settings import Settings
 
-HEARTBEAT_S = 15
-# Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
-MAX_EVENT_ID = 2**63 - 1
-# LF, not sse-starlette's default CRLF: clients that split lines on "\n" keep a stray "\r"
-# (an id of "684\r" that they then send back as Last-Event-ID).
-SSE_SEP = "\n"
-
-
-class ErrorBody(BaseModel):
-    """The body of an error answer (other than 422)."""
-
-    detail: str
-
-
-ERRORS: dict[int, str] = {
-    400: "The body cannot be parsed (it is not UTF-8 text, for instance).",
-    401: "No valid API key (`Authorization: Bearer <key>`) while keys are in use.",
-    402: "A LangServe course run spent more tokens than its budget (`budget_exceeded`).",
-    403: "A state-changing request from a foreign `Origin` (a page on another site).",
-    404: "No such job among the caller's.",
-    409: "The job's state does not allow this.",
-    413: "The body is over the server's limit.",
-    415: "A body that is not `Content-Type: application/json`.",
-    429: "Over the write rate or the jobs-at-once limit of the key (jobs and LangServe runs "
-    "count alike); see Retry-After.",
-    503: "The write rate cannot be counted (Redis is unreachable); see Retry-After.",
-}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the error statuses a route may answer."""
-    return {code: {"model": ErrorBody, "description": ERRORS[code]} for code in codes}
-
-
 router = APIRouter(prefix="/courses", tags=["courses"], responses=errors(401))
-
-
-def encode_event(event: Event) -> bytes:
-    """One stored event as an SSE message (its data is one line of JSON, as stored)."""
-    if "\n" in event.data or "\r" in event.data:  # not from orjson: let the library split it
-        return ServerSentEvent(
-            data=event.data, event=event.type, id=str(event.id), sep=SSE_SEP
-        ).encode()
-    return f"id: {event.id}\nevent: {event.type}\ndata: {event.data}\n\n".encode()
 
 
 def snapshot(job: Job) -> JobSnapshot:
@@ -125,18 +78,12 @@ async def create_course(
     owner: WriterDep,
     key: ApiKeyDep,
     settings: SettingsDep,
-    runs: Annotated[RunSlots, Depends(get_runs)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobCreated:
     """Start generating a course; answers at once with the job and where to follow it."""
     await _check_sources(service, owner, request)
     webhook = await _webhook(request.webhook_url, key, service, settings)
-    # The owner's LangServe runs take job slots too (a replayed request needs none).
-    if runs.active(owner) and not (
-        idempotency_key and await service.store.get_by_key(owner, idempotency_key)
-    ):
-        await runs.admit_job(owner)
-    try:
+    try:  # the service admits it: idempotency key, then the owner's slots
         job, _ = await service.create(request.course_request(), owner, idempotency_key, webhook)
     except TooManyJobs as exc:
         raise too_many(str(exc), retry_after_s=BUSY_RETRY_AFTER_S) from exc
@@ -165,7 +112,7 @@ async def list_courses(
 ) -> JobPage:
     """List the caller's jobs, newest first."""
     before = _decode_cursor(cursor) if cursor else None
-    jobs = await service.store.list_jobs(owner, limit + 1, before)
+    jobs = await service.list_jobs(owner, limit + 1, before)
     more = len(jobs) > limit
     jobs = jobs[:limit]
     next_cursor = _encode_cursor(jobs[-1]) if more else None
@@ -185,8 +132,7 @@ async def get_course(job: JobDep) -> JobSnapshot:
 )
 async def course_events(
     job: JobDep,
-    store: StoreDep,
-    broker: BrokerDep,
+    service: ServiceDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")
@@ -198,7 +144,7 @@ async def course_events(
     async def stream() -> AsyncIterator[bytes]:
         metrics.SSE_SUBSCRIBERS.inc()
         try:
-            async for batch in follow(store, broker, job.id, start):
+            async for batch in service.follow(job.id, start):
                 # One write per batch, not per event: a batch is what one round stored.
                 yield b"".join(map(encode_event, batch))
         finally:

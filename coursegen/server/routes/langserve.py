@@ -15,14 +15,15 @@ from langserve import add_routes
 
 from coursegen.chains.stages import CourseChains
 from coursegen.domain import TokenUsage
+from coursegen.graph.budget import BudgetExceeded
 from coursegen.graph.grounding import SOURCES_KEY
-from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
+from coursegen.graph.runnable import CourseRunnable
 from coursegen.names import STAGES, Stage
 from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
-from coursegen.server.deps import OwnerDep, get_runs, get_service, get_threads
+from coursegen.server.deps import OwnerDep, get_limiter, get_runs, get_service, get_threads
 from coursegen.server.form_schema import form_friendly
-from coursegen.server.routes.courses import errors
+from coursegen.server.routes.errors import errors
 from coursegen.server.serialization import GraphAwareSerializer
 from coursegen.server.sources.library import OwnerSources
 
@@ -81,7 +82,7 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
     if request.method != "POST":
         yield
         return
-    await get_service(request).limiter.hit(owner)
+    await get_limiter(request).hit(owner)
     if request.url.path.rsplit("/", 1)[-1] not in RUN_ENDPOINTS:
         yield
         return

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.db import Database
 from coursegen.server.webhooks.signing import new_secret
 
 
@@ -19,7 +19,7 @@ class KeyWebhook:
 class KeyWebhooks:
     """Webhook settings of API keys, in the job store."""
 
-    def __init__(self, db: SqlJobStore) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(self, key_id: str, url: str | None) -> KeyWebhook:

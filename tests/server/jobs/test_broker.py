@@ -49,8 +49,7 @@ async def test_listener_survives_bad_messages_and_reconnects(
         async def on_control(message: dict[str, Any]) -> None:
             received.append(message)
 
-        broker.on_control = on_control
-        await broker.start()
+        await broker.start(on_control)
         try:
             await _subscribed(direct, broker)
             for bad in (b"not json", b"[1, 2]", b"\xff"):

@@ -13,6 +13,7 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.models import Job, JobStatus
+from coursegen.server.jobs.stops import StopReason, reason_of
 from coursegen.server.jobs.store import LeaseLost, SqlJobStore
 
 WORKER = "test-worker"
@@ -52,7 +53,7 @@ async def new_job(store: Any, job_id: str, worker: str = WORKER) -> None:
 
 
 def event_log(writer: EventWriter, job_id: str) -> JobEventLog:
-    return JobEventLog(writer, job_id, WORKER, CourseSnapshot({"themes": []}))
+    return JobEventLog(writer, job_id, WORKER, {"themes": []})
 
 
 def token(text: str, topic: int = 0) -> dict[str, object]:
@@ -151,8 +152,77 @@ def test_an_event_is_encoded_as_sse_starlette_would(data: str) -> None:
     from sse_starlette import ServerSentEvent
 
     from coursegen.server.jobs.models import Event
-    from coursegen.server.routes.courses import SSE_SEP, encode_event
+    from coursegen.server.routes.sse import SSE_SEP, encode_event
 
     event = Event(id=7, type="token", data=data)
     expected = ServerSentEvent(data=data, event="token", id="7", sep=SSE_SEP).encode()
     assert encode_event(event) == expected and b"\r" not in expected
+
+
+OUTLINE = {"outline": {"themes": [{"title": "A", "description": "a"}, {"title": "B"}]}}
+TOPICS = {"theme": 0, "topics": {"topics": [{"title": "A1", "description": "a1"}]}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("content", {"theme": 1, "topic": 0, "content": "lost topics event"}),
+        ("polished", {"theme": 0, "topic": 3, "polished": "no such topic"}),
+        ("content", {"theme": 5, "topic": 0, "content": "no such theme"}),
+        ("topics", {"theme": 4, "topics": {"topics": [{"title": "X"}]}}),
+        ("error", {"theme": 1, "topic": 2, "message": "topic of a theme without topics"}),
+        ("error", {"theme": 9, "message": "theme beyond the outline"}),
+    ],
+)
+def test_an_event_for_a_part_the_course_lacks_is_not_folded_in(
+    kind: str, data: dict[str, object]
+) -> None:
+    """On resume an event may arrive for a theme or topic whose own event was lost."""
+    snapshot = CourseSnapshot({"themes": []})
+    snapshot.apply("outline", OUTLINE)
+    snapshot.apply("topics", TOPICS)
+    before = orjson.dumps(snapshot.course)
+    assert snapshot.apply(kind, data) is False
+    assert orjson.dumps(snapshot.course) == before
+    assert snapshot.progress()["done"] == 2
+
+
+async def test_a_resumed_log_stores_an_event_whose_topic_it_never_saw(
+    store: CountingStore,
+) -> None:
+    writer = EventWriter(store, LocalBroker())
+    writer.start()
+    await new_job(store, "job")
+    course = CourseSnapshot({"themes": []})
+    course.apply("outline", OUTLINE)  # theme 1's topic list was lost with the old replica
+    log = JobEventLog(writer, "job", WORKER, course.course, keep_known_topics=True)
+    log.emit("content", {"theme": 1, "topic": 0, "content": "written before the crash"})
+    await log.flush()
+    await writer.close()
+    assert [e.type for e in await store.events_after("job", 0)] == ["content"]
+
+
+async def test_a_lease_lost_in_the_background_stops_the_run_with_its_reason(
+    store: CountingStore,
+) -> None:
+    writer = EventWriter(store, LocalBroker())
+    writer.start()
+    log = event_log(writer, "taken")
+    await new_job(store, "taken", worker="another-replica")
+    reasons: list[StopReason] = []
+
+    async def run() -> None:
+        try:
+            async with log.flushing():
+                log.emit("status", {"status": "running"})
+                await asyncio.sleep(30)  # the writer's refusal must cancel this
+        except asyncio.CancelledError as exc:
+            reasons.append(reason_of(exc))
+            raise
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run(), 10)
+    await writer.close()
+    assert reasons == [StopReason.LEASE_LOST]
+    assert isinstance(log.failure, LeaseLost)
+    assert await store.events_after("taken", 0) == []

@@ -172,3 +172,46 @@ async def _assert_calls_stopped(llm: ScriptedLLM, planned: int) -> None:
     await asyncio.sleep(0.3)
     assert len(llm.calls) == calls < planned
     assert all(call.ended is not None for call in llm.calls)
+
+
+def _usage(tokens: int) -> tuple[str, dict[str, Any]]:
+    return ("custom", {"type": "usage", "stage": "content", "usage": {"total_tokens": tokens}})
+
+
+async def test_one_budget_stops_a_stream_and_counts_what_was_spent_before() -> None:
+    """The budget jobs and LangServe runs share: the stream is cancelled, not left running."""
+    from coursegen.graph.budget import BudgetExceeded, TokenBudget, within_budget
+
+    cancelled: list[bool] = []
+
+    async def graph() -> AsyncIterator[tuple[str, Any]]:
+        try:
+            yield _usage(60)
+            yield _usage(60)
+            await asyncio.sleep(30)  # a call in flight: the budget must abort it
+            yield _usage(1)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    passed = []
+    with pytest.raises(BudgetExceeded, match="150 tokens spent; the job's budget is 100"):
+        # 30 spent by an earlier run of the same job
+        async for item in within_budget(graph(), TokenBudget(100, 30, "the job's")):
+            passed.append(item)
+    assert passed == [_usage(60), _usage(60)] and cancelled == [True]
+
+
+async def test_a_budget_passed_by_the_last_call_still_ends_the_run() -> None:
+    from coursegen.graph.budget import BudgetExceeded, TokenBudget, within_budget
+
+    async def graph() -> AsyncIterator[tuple[str, Any]]:
+        yield ("custom", {"type": "outline"})
+        yield _usage(500)
+
+    passed = []
+    with pytest.raises(BudgetExceeded):
+        async for item in within_budget(graph(), TokenBudget(100)):
+            passed.append(item)
+    assert [payload["type"] for _, payload in passed] == ["outline", "usage"]
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]

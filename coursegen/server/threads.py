@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.db import Database
 
 log = logging.getLogger(__name__)
 SCHEMA = [
@@ -27,7 +27,7 @@ class ThreadRegistry:
     `ttl_s` is deleted; an owner may delete one of its threads at once.
     """
 
-    def __init__(self, store: SqlJobStore, checkpointer: BaseCheckpointSaver, ttl_s: float):
+    def __init__(self, store: Database, checkpointer: BaseCheckpointSaver, ttl_s: float):
         self.store, self.checkpointer, self.ttl_s = store, checkpointer, ttl_s
 
     async def setup(self) -> None:
