@@ -20,7 +20,7 @@ from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.threads import ThreadRegistry
-from coursegen.server.jobs.wiring import open_jobs
+from coursegen.server.jobs.wiring import new_worker_id, open_jobs
 from coursegen.server.limits import RunSlots
 from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     mode = settings.structured_output
     info = describe_model(model, mode)
     holder = GraphHolder()
+    worker = new_worker_id()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
             async with open_checkpointer(settings) as saver:
                 holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
                 app.state.graph = holder.graph
-                async with open_jobs(settings, holder.graph, saver, model, info) as jobs:
+                async with open_jobs(settings, holder.graph, saver, model, info, worker) as jobs:
                     app.state.jobs = jobs
                     app.state.runs = RunSlots(settings.max_jobs_per_owner, jobs.store.count_active)
                     threads = ThreadRegistry(jobs.store, saver, settings.thread_ttl_s)
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
+        worker=worker.rpartition(":")[2],  # not the host name: clients need not know it
     )
     app.include_router(health.router)
     app.include_router(courses.router)
