@@ -29,6 +29,9 @@ from tests.support.scripted_llm import Call, Fault, Reply
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Variables of the developer's shell that must not leak into a test server's configuration.
 _SCRUBBED_PREFIXES = ("COURSEGEN_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_")
+# New connections until the wanted worker of `serve --workers N` accepts one (the kernel
+# hands each to whichever worker accepts first).
+WORKER_TRIES = 300
 
 
 def free_port() -> int:
@@ -60,6 +63,10 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def workers(self) -> int:
+        return int(self.env.get("COURSEGEN_WORKERS", "1"))
+
+    @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -69,6 +76,8 @@ class ServerProcess:
             PYTHONUNBUFFERED="1",
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
             COURSEGEN_LOG_LEVEL="info",
+            # One process unless a test asks for more (the default is one per core).
+            COURSEGEN_WORKERS="1",
         )
         env.update(self.env)
         return env
@@ -91,6 +100,7 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: `kill()` takes its workers too
         )
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -101,7 +111,9 @@ class ServerProcess:
                         + self.log_tail()
                     )
                 with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.url}/healthz").status_code == 200:
+                    if client.get(f"{self.url}/healthz").status_code == 200 and (
+                        self.workers_started() >= self.workers
+                    ):
                         return self
                 if time.monotonic() > deadline:
                     self.kill()
@@ -114,8 +126,14 @@ class ServerProcess:
         """`start()` without blocking the event loop (SSE readers keep reading meanwhile)."""
         return await asyncio.to_thread(self.start, timeout)
 
+    def workers_started(self) -> int:
+        """How many of this start's worker processes have finished starting (from the log)."""
+        run = self.log_text().rpartition(f"===== start {self.name} ")[2]
+        return run.count('"Application startup complete."')
+
     def kill(self) -> int | None:
-        """SIGKILL: the process dies at once, as in a crash; returns its exit status."""
+        """SIGKILL: the process and its workers die at once, as in a crash; returns its
+        exit status."""
         return self._signal(signal.SIGKILL, 10.0)
 
     def terminate(self, timeout: float = 15.0) -> int | None:
@@ -129,7 +147,11 @@ class ServerProcess:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, sig)
+            else:  # the server stops its workers itself
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -205,6 +227,7 @@ class EventReader:
     job_id: str
     events: list[SSE] = field(default_factory=list)
     connections: int = 0
+    served_by: list[str] = field(default_factory=list)  # each connection's worker
 
     @property
     def last_id(self) -> int:
@@ -228,12 +251,14 @@ class EventReader:
         until: Callable[["EventReader"], bool] | None = None,
         max_events: int | None = None,
         timeout: float = 20.0,
+        worker: str | None = None,
     ) -> str:
         """Read one connection until it closes; return why it stopped.
 
         "closed": the server ended the stream (after a finished job's `end`).
         "stopped": `until(self)` held or `max_events` were read; this client disconnected.
         "dropped": the connection broke (the server died, for instance).
+        "elsewhere": another worker than `worker` answered; nothing was read.
         Raises TimeoutError after `timeout` seconds.
         """
         self.connections += 1
@@ -250,6 +275,11 @@ class EventReader:
                     client.stream("GET", url, headers=headers) as response,
                 ):
                     response.raise_for_status()
+                    served_by = response.headers.get("x-coursegen-worker", "")
+                    if worker is not None and served_by != worker:
+                        self.connections -= 1  # not one of this reader's connections
+                        return "elsewhere"
+                    self.served_by.append(served_by)
                     fields: dict[str, str] = {}
                     data: list[str] = []
                     async for line in response.aiter_lines():
@@ -282,6 +312,13 @@ class EventReader:
             except httpx.TransportError:  # RemoteProtocolError included: a cut stream
                 return "dropped"
         return "closed"
+
+    async def read_on(self, base_url: str, worker: str, **options: Any) -> str:
+        """`read()` on one connection that `worker` (of `serve --workers N`) answers."""
+        for _ in range(WORKER_TRIES):
+            if (why := await self.read(base_url, worker=worker, **options)) != "elsewhere":
+                return why
+        raise AssertionError(f"worker {worker} answered none of {WORKER_TRIES} connections")
 
     async def read_to_end(self, base_url: str, timeout: float = 20.0) -> None:
         """Reconnect until the job's `end` event has arrived and the server closed the stream."""
@@ -333,6 +370,19 @@ def course_request(name: str, themes: int, topics: int) -> dict[str, Any]:
         "language": "en",
         "options": {"themes": themes, "topics_per_theme": topics, "review_outline": False},
     }
+
+
+async def post_on(base_url: str, worker: str, path: str, body: Any = None) -> Any:
+    """POST on a connection that `worker` answers: its first GET says which one it reached,
+    and the request goes over the same kept-alive connection."""
+    for _ in range(WORKER_TRIES):
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            probe = await client.get(f"{base_url}/healthz")
+            if probe.headers.get("x-coursegen-worker") == worker:
+                response = await client.post(f"{base_url}{path}", json=body)
+                response.raise_for_status()
+                return response.json()
+    raise AssertionError(f"worker {worker} answered none of {WORKER_TRIES} connections")
 
 
 async def get_json(base_url: str, path: str) -> Any:
