@@ -97,3 +97,24 @@ async def test_a_stopped_worker_is_forgotten_and_a_dead_ones_socket_skipped(
             assert await asyncio.wait_for(queue.get(), 5) == events(7, 1)
     finally:
         await late.broker.close()
+
+
+async def test_workers_starting_together_find_each_other_and_send_once(peer_dir: Path) -> None:
+    together = [Worker(peer_dir, name) for name in ("x", "y", "z")]
+    await asyncio.gather(*(w.broker.start() for w in together))
+    try:
+        await wait_until(
+            lambda: all(len(w.broker.peer_names()) == 2 for w in together), 5, "a full mesh"
+        )
+        x, y, z = together
+        async with y.broker.subscribe("job") as on_y, z.broker.subscribe("job") as on_z:
+            await x.broker.publish("job", events(1, 1))
+            await x.broker.publish("job", events(2, 1))
+            for queue in (on_y, on_z):
+                got = [await asyncio.wait_for(queue.get(), 5) for _ in range(2)]
+                assert got == [events(1, 1), events(2, 1)]
+            await asyncio.sleep(0.1)  # room for a duplicate over a second connection
+            assert on_y.empty() and on_z.empty()
+    finally:
+        for worker in together:
+            await worker.broker.close()

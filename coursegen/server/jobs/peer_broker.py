@@ -34,9 +34,12 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[str, bytes]:
     return rest[:key_size].decode(), rest[key_size:]
 
 
+def _prepare(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+
+
 def _sockets(directory: Path) -> list[Path]:
     """The sockets of the workers there now (a few entries: no need to leave the loop)."""
-    directory.mkdir(parents=True, exist_ok=True)
     return sorted(directory.glob("*.sock"))
 
 
@@ -84,10 +87,13 @@ class PeerBroker(LocalBroker):
         return sorted(self._peers)
 
     async def start(self) -> None:
-        others = _sockets(self.directory)  # listed first: our own is not among them
+        _prepare(self.directory)
+        # Listening before looking: of two workers starting together, at least the second
+        # to look finds the other (both may: then they share two connections).
         self._server = await asyncio.start_unix_server(self._accepted, path=self.path)
-        for path in others:
-            await self._connect(path)
+        for path in _sockets(self.directory):
+            if path != self.path:
+                await self._connect(path)
 
     async def _connect(self, path: Path) -> None:
         try:
