@@ -118,3 +118,32 @@ async def test_workers_starting_together_find_each_other_and_send_once(peer_dir:
     finally:
         for worker in together:
             await worker.broker.close()
+
+
+async def test_batches_go_only_to_workers_that_follow_the_job(
+    workers: list[Worker], peer_dir: Path
+) -> None:
+    a, b, _ = workers
+    sent = []
+    original = a.broker._peers["c"].send
+
+    def recording(data: bytes) -> None:
+        sent.append(data)
+        original(data)
+
+    a.broker._peers["c"].send = recording  # type: ignore[method-assign]
+    async with b.broker.subscribe("job1") as on_b:
+        # Once subscribe() returns, the others have confirmed: the next batch reaches b.
+        await a.broker.publish("job1", events(1, 1))
+        assert await asyncio.wait_for(on_b.get(), 5) == events(1, 1)
+        assert not sent  # c follows nothing: a sent it nothing
+
+        # A worker that starts now learns in the hello what b follows.
+        late = Worker(peer_dir, "late")
+        await late.broker.start()
+        try:
+            await late.broker.publish("job1", events(2, 1))
+            assert await asyncio.wait_for(on_b.get(), 5) == events(2, 1)
+        finally:
+            await late.broker.close()
+    await wait_until(lambda: not a.broker._peers["b"].following, 5, "b to unfollow job1")

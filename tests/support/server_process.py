@@ -228,6 +228,7 @@ class EventReader:
     events: list[SSE] = field(default_factory=list)
     connections: int = 0
     served_by: list[str] = field(default_factory=list)  # each connection's worker
+    connected_at: list[float] = field(default_factory=list)  # time.monotonic() of each
 
     @property
     def last_id(self) -> int:
@@ -267,50 +268,61 @@ class EventReader:
         if self.events:
             headers["Last-Event-ID"] = str(self.last_id)
         url = f"{base_url}/courses/{self.job_id}/events"
-        received = 0
         async with asyncio.timeout(timeout):
             try:
-                async with (
-                    httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
-                    client.stream("GET", url, headers=headers) as response,
-                ):
-                    response.raise_for_status()
-                    served_by = response.headers.get("x-coursegen-worker", "")
-                    if worker is not None and served_by != worker:
+                async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client:
+                    # A cheap request finds out which worker took the connection; the stream
+                    # then goes over the same kept-alive connection.
+                    if worker is not None and await _worker_of(client, base_url) != worker:
                         self.connections -= 1  # not one of this reader's connections
                         return "elsewhere"
-                    self.served_by.append(served_by)
-                    fields: dict[str, str] = {}
-                    data: list[str] = []
-                    async for line in response.aiter_lines():
-                        if line.startswith(":"):
-                            continue  # a heartbeat comment
-                        if line:
-                            name, _, value = line.partition(":")
-                            value = value.removeprefix(" ")
-                            if name == "data":
-                                data.append(value)
-                            else:
-                                fields[name] = value
-                            continue
-                        if "id" in fields:
-                            self.events.append(
-                                SSE(
-                                    int(fields["id"]),
-                                    fields.get("event", "message"),
-                                    json.loads("\n".join(data)) if data else None,
-                                    connection,
-                                    time.monotonic(),
-                                )
-                            )
-                            received += 1
-                            if (max_events is not None and received >= max_events) or (
-                                until is not None and until(self)
-                            ):
-                                return "stopped"
-                        fields, data = {}, []
+                    return await self._stream(client, url, headers, connection, until, max_events)
             except httpx.TransportError:  # RemoteProtocolError included: a cut stream
                 return "dropped"
+
+    async def _stream(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        headers: dict[str, str],
+        connection: int,
+        until: Callable[["EventReader"], bool] | None,
+        max_events: int | None,
+    ) -> str:
+        received = 0
+        async with client.stream("GET", url, headers=headers) as response:
+            response.raise_for_status()
+            self.served_by.append(response.headers.get("x-coursegen-worker", ""))
+            self.connected_at.append(time.monotonic())
+            fields: dict[str, str] = {}
+            data: list[str] = []
+            async for line in response.aiter_lines():
+                if line.startswith(":"):
+                    continue  # a heartbeat comment
+                if line:
+                    name, _, value = line.partition(":")
+                    value = value.removeprefix(" ")
+                    if name == "data":
+                        data.append(value)
+                    else:
+                        fields[name] = value
+                    continue
+                if "id" in fields:
+                    self.events.append(
+                        SSE(
+                            int(fields["id"]),
+                            fields.get("event", "message"),
+                            json.loads("\n".join(data)) if data else None,
+                            connection,
+                            time.monotonic(),
+                        )
+                    )
+                    received += 1
+                    if (max_events is not None and received >= max_events) or (
+                        until is not None and until(self)
+                    ):
+                        return "stopped"
+                fields, data = {}, []
         return "closed"
 
     async def read_on(self, base_url: str, worker: str, **options: Any) -> str:
@@ -372,13 +384,18 @@ def course_request(name: str, themes: int, topics: int) -> dict[str, Any]:
     }
 
 
+async def _worker_of(client: httpx.AsyncClient, base_url: str) -> str:
+    """Which worker of `serve --workers N` took the client's connection."""
+    response = await client.get(f"{base_url}/healthz")
+    return response.headers.get("x-coursegen-worker", "")
+
+
 async def post_on(base_url: str, worker: str, path: str, body: Any = None) -> Any:
     """POST on a connection that `worker` answers: its first GET says which one it reached,
     and the request goes over the same kept-alive connection."""
     for _ in range(WORKER_TRIES):
         async with httpx.AsyncClient(timeout=10.0) as client:
-            probe = await client.get(f"{base_url}/healthz")
-            if probe.headers.get("x-coursegen-worker") == worker:
+            if await _worker_of(client, base_url) == worker:
                 response = await client.post(f"{base_url}{path}", json=body)
                 response.raise_for_status()
                 return response.json()

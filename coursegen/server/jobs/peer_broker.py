@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import struct
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +15,29 @@ from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Event
 
 log = logging.getLogger(__name__)
-# A frame: body length, job-id length, the job id ("" for a control message), the body.
-HEADER = struct.Struct("!IH")
+# A frame: body length, kind, key length, the key (a job id, or empty), the body.
+HEADER = struct.Struct("!IBH")
+EVENTS, CONTROL, HELLO, FOLLOW, UNFOLLOW, ACK = range(6)
 HELLO_TIMEOUT_S = 5.0
+# How long a new follower waits for the others to confirm they will send it the job's
+# batches; past it (a stuck worker) the follower goes on and heals gaps from the store.
+ACK_TIMEOUT_S = 1.0
 # A peer this far behind on reading gets no more frames until it catches up: its
 # subscribers see the gap and re-read the store, as after Redis's lost messages.
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 
 
-def frame(job_id: str, body: bytes) -> bytes:
+def frame(kind: int, key: str, body: bytes = b"") -> bytes:
     """One message on the wire."""
-    key = job_id.encode()
-    return HEADER.pack(len(body), len(key)) + key + body
+    encoded = key.encode()
+    return HEADER.pack(len(body), kind, len(encoded)) + encoded + body
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[str, bytes]:
-    """The next message: (job id, body); IncompleteReadError when the peer has gone."""
-    size, key_size = HEADER.unpack(await reader.readexactly(HEADER.size))
+async def read_frame(reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
+    """The next message: (kind, key, body); IncompleteReadError when the peer has gone."""
+    size, kind, key_size = HEADER.unpack(await reader.readexactly(HEADER.size))
     rest = await reader.readexactly(key_size + size)
-    return rest[:key_size].decode(), rest[key_size:]
+    return kind, rest[:key_size].decode(), rest[key_size:]
 
 
 def _prepare(directory: Path) -> None:
@@ -48,10 +54,11 @@ def _remove(path: Path) -> None:
 
 
 class _Peer:
-    """One other worker process, reached through one stream connection."""
+    """One other worker process: the connection frames go out on, and the jobs it follows."""
 
-    def __init__(self, name: str, writer: asyncio.StreamWriter) -> None:
-        self.name, self.writer = name, writer
+    def __init__(self, name: str, writer: asyncio.StreamWriter, following: set[str]) -> None:
+        self.name, self.writer, self.following = name, writer, following
+        self.pending: dict[int, asyncio.Future[None]] = {}  # FOLLOWs it has not confirmed
         self.lagging = False
 
     def send(self, data: bytes) -> None:
@@ -65,14 +72,23 @@ class _Peer:
         self.lagging = False
         self.writer.write(data)  # never awaited: a slow peer must not slow the job
 
+    def gone(self) -> None:
+        for future in self.pending.values():
+            if not future.done():
+                future.set_result(None)
+        self.pending.clear()
+
 
 class PeerBroker(LocalBroker):
-    """Broadcast to the other workers of `coursegen serve --workers N` over Unix sockets.
+    """Relay to the other workers of `coursegen serve --workers N` over Unix sockets.
 
     Each worker listens on `<directory>/<name>.sock` and, when it starts, connects to every
     socket already there; the workers that started earlier accept. One connection per pair
-    then carries frames both ways. Every batch goes to every peer (as with Redis); a peer
-    decodes only the batches of jobs it has subscribers for.
+    carries frames both ways. A worker tells the others which jobs it has subscribers for
+    (in its hello, then as they come and go), and a job's batches go only to those workers:
+    one that follows nothing of a job pays nothing for it. A job's first subscriber waits
+    until every other worker has confirmed, so that no batch published after its replay of
+    the store can pass it by.
     """
 
     def __init__(self, directory: Path, name: str) -> None:
@@ -81,10 +97,16 @@ class PeerBroker(LocalBroker):
         self.path = directory / f"{name}.sock"
         self._peers: dict[str, _Peer] = {}
         self._readers: set[asyncio.Task[None]] = set()
+        self._confirmed: dict[str, asyncio.Future[None]] = {}  # per followed job
+        self._seq = itertools.count(1)
         self._server: asyncio.Server | None = None
 
     def peer_names(self) -> list[str]:
         return sorted(self._peers)
+
+    def _hello(self) -> bytes:
+        body = {"name": self.name, "following": sorted(self._subscribers)}
+        return frame(HELLO, "", orjson.dumps(body))
 
     async def start(self) -> None:
         _prepare(self.directory)
@@ -104,29 +126,40 @@ class PeerBroker(LocalBroker):
             _remove(path)
             return
         try:
-            writer.write(frame("", self.name.encode()))
-            _, name = await asyncio.wait_for(read_frame(reader), HELLO_TIMEOUT_S)
+            writer.write(self._hello())
+            hello = await asyncio.wait_for(read_frame(reader), HELLO_TIMEOUT_S)
         except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
             log.warning("worker socket %s did not answer (%s); skipped", path.name, exc)
             writer.close()
             return
-        self._add(name.decode(), reader, writer)
+        self._add(hello, reader, writer)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            _, name = await asyncio.wait_for(read_frame(reader), HELLO_TIMEOUT_S)
+            hello = await asyncio.wait_for(read_frame(reader), HELLO_TIMEOUT_S)
         except (OSError, TimeoutError, asyncio.IncompleteReadError):
             writer.close()
             return
         # Registered before the answer: once the newcomer has it, it hears every publish.
-        self._add(name.decode(), reader, writer)
-        writer.write(frame("", self.name.encode()))
+        self._add(hello, reader, writer)
+        writer.write(self._hello())
 
-    def _add(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _add(
+        self,
+        hello: tuple[int, str, bytes],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        kind, _, body = hello
+        if kind != HELLO:
+            writer.close()
+            return
+        about = orjson.loads(body)
         # Two workers starting together may connect to each other twice: both connections
         # are read, but frames go out on the first only, so nothing arrives twice.
-        peer = self._peers.setdefault(name, _Peer(name, writer))
-        task = asyncio.create_task(self._read(peer, reader, writer), name=f"peer-{name}")
+        peer = self._peers.setdefault(about["name"], _Peer(about["name"], writer, set()))
+        peer.following |= set(about["following"])
+        task = asyncio.create_task(self._read(peer, reader, writer), name=f"peer-{peer.name}")
         self._readers.add(task)
         task.add_done_callback(self._readers.discard)
 
@@ -135,9 +168,9 @@ class PeerBroker(LocalBroker):
     ) -> None:
         try:
             while True:
-                job_id, body = await read_frame(reader)
+                kind, key, body = await read_frame(reader)
                 try:
-                    await self._dispatch(job_id, body)
+                    await self._dispatch(peer, kind, key, body)
                 except Exception:  # one bad frame must not stop the relay
                     log.exception("ignored a malformed frame from worker %s", peer.name)
         except (OSError, asyncio.IncompleteReadError):
@@ -145,27 +178,73 @@ class PeerBroker(LocalBroker):
         finally:
             if self._peers.get(peer.name) is peer and peer.writer is writer:
                 del self._peers[peer.name]
+                peer.gone()
             writer.close()
 
-    async def _dispatch(self, job_id: str, body: bytes) -> None:
-        if not job_id:
+    async def _dispatch(self, peer: _Peer, kind: int, key: str, body: bytes) -> None:
+        if kind == EVENTS:
+            if self._subscribers.get(key):
+                self.deliver(key, [Event(id=i, type=t, data=d) for i, t, d in orjson.loads(body)])
+        elif kind == CONTROL:
             message = orjson.loads(body)
             if not isinstance(message, dict):
                 raise ValueError(f"a control message must be a JSON object, not {message!r:.80}")
             await LocalBroker.control(self, message)  # act here; the sender told the others
-        elif self._subscribers.get(job_id):
-            self.deliver(job_id, [Event(id=i, type=t, data=d) for i, t, d in orjson.loads(body)])
+        elif kind == FOLLOW:
+            peer.following.add(key)
+            peer.send(frame(ACK, "", body))
+        elif kind == UNFOLLOW:
+            peer.following.discard(key)
+        elif kind == ACK:
+            future = peer.pending.pop(int(body), None)
+            if future is not None and not future.done():
+                future.set_result(None)
+        else:
+            raise ValueError(f"unknown frame kind {kind}")
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, job_id: str) -> AsyncIterator[asyncio.Queue[list[Event]]]:
+        try:
+            async with super().subscribe(job_id) as queue:
+                await self._followed(job_id)
+                yield queue
+        finally:
+            if job_id not in self._subscribers:
+                self._confirmed.pop(job_id, None)
+                for peer in list(self._peers.values()):
+                    peer.send(frame(UNFOLLOW, job_id))
+
+    async def _followed(self, job_id: str) -> None:
+        """Return once every other worker has confirmed it sends us the job's batches."""
+        confirmed = self._confirmed.get(job_id)
+        if confirmed is None:
+            confirmed = asyncio.ensure_future(self._follow(job_id))
+            self._confirmed[job_id] = confirmed
+        await asyncio.shield(confirmed)
+
+    async def _follow(self, job_id: str) -> None:
+        waits = []
+        for peer in list(self._peers.values()):
+            seq = next(self._seq)
+            peer.pending[seq] = waiting = asyncio.get_running_loop().create_future()
+            waits.append(waiting)
+            peer.send(frame(FOLLOW, job_id, str(seq).encode()))
+        if waits:
+            await asyncio.wait(waits, timeout=ACK_TIMEOUT_S)
 
     async def publish(self, job_id: str, events: list[Event]) -> None:
         self.deliver(job_id, events)
-        if self._peers:
-            data = frame(job_id, orjson.dumps([(e.id, e.type, e.data) for e in events]))
-            for peer in list(self._peers.values()):
+        data = b""
+        for peer in list(self._peers.values()):
+            if job_id in peer.following:
+                data = data or frame(
+                    EVENTS, job_id, orjson.dumps([(e.id, e.type, e.data) for e in events])
+                )
                 peer.send(data)
 
     async def control(self, message: dict[str, Any]) -> None:
         await super().control(message)
-        data = frame("", orjson.dumps(message))
+        data = frame(CONTROL, "", orjson.dumps(message))
         for peer in list(self._peers.values()):
             peer.send(data)
 
@@ -174,6 +253,7 @@ class PeerBroker(LocalBroker):
             self._server.close()
         for peer in list(self._peers.values()):
             peer.writer.close()
+            peer.gone()
         for task in list(self._readers):
             task.cancel()
         with contextlib.suppress(Exception):
