@@ -112,7 +112,7 @@ class ServerProcess:
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if client.get(f"{self.url}/healthz").status_code == 200 and (
-                        self.workers_started() >= self.workers
+                        self.workers == 1 or self.workers_started() >= self.workers
                     ):
                         return self
                 if time.monotonic() > deadline:
