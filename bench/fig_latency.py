@@ -34,7 +34,7 @@ def wait_columns(t: dict[str, list[float]], wall_s: float) -> list[float]:
 
 
 def shipped_linger_ms() -> float:
-    from coursegen.server.settings import Settings
+    from coursegen.settings import Settings
 
     return float(Settings.model_fields["event_linger_ms"].default)
 

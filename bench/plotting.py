@@ -9,12 +9,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-STAGE_COLORS = {
-    "outline": "#4c72b0",
-    "topics": "#dd8452",
-    "content": "#55a868",
-    "polish": "#c44e52",
-}
+from coursegen.names import PROGRESS_STAGES
+
+STAGE_COLORS = dict(zip(PROGRESS_STAGES, ("#4c72b0", "#dd8452", "#55a868", "#c44e52"), strict=True))
 SYSTEM_COLORS = ["#4c72b0", "#dd8452", "#8172b3"]
 
 
@@ -179,7 +176,7 @@ def prompt_tokens(data: dict[str, Any], path: Path) -> str:
         xs, [p["topic_mean"] for p in points], "o-", label="per topic (content + polish), mean"
     )
     left.plot(xs, [p["topic_max"] for p in points], "s--", label="per topic, max")
-    for stage, marker in (("outline", "^"), ("topics", "v"), ("content", "D"), ("polish", "P")):
+    for stage, marker in zip(PROGRESS_STAGES, "^vDP", strict=True):
         ys = [p["by_stage"].get(stage, (float("nan"), float("nan")))[1] for p in points]
         left.plot(xs, ys, marker + ":", label=f"{stage} call, max", alpha=0.8)
     left.set_xticks(xs, labels)

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from coursegen.chains.schemas import CourseRequest, ThemeOutline, ThemeTopics, TopicOutline
 from coursegen.chains.stages import ContentInput, content_prompt
+from coursegen.domain import CourseRequest, ThemeOutline, ThemeTopics, TopicOutline
 from coursegen.server.jobs.postgres_store import PostgresJobStore
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore

@@ -14,7 +14,7 @@ from typing import Any
 
 from coursegen.client import CourseClient
 from coursegen.server.embedded import EmbeddedServer
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from evals.table import Result, markdown
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from langchain_openai import ChatOpenAI
 
-from coursegen.chains.models import ModelOptions, load_chat_model
+from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 

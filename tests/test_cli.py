@@ -17,11 +17,11 @@ from standardwebhooks import Webhook
 from typer.testing import CliRunner, Result
 
 import coursegen.cli._app
-from coursegen.chains.schemas import Course
 from coursegen.cli import app
 from coursegen.client import CourseClient
+from coursegen.domain import Course
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.client.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
@@ -270,6 +270,21 @@ def test_generate_runs_the_service_in_process(
     assert len(scripted_llm.calls) == 1 + 1 + 2 + 2
 
 
+def test_in_process_service_is_loopback_whatever_the_bind_setting_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # COURSEGEN_HOST is where `coursegen serve` binds; the in-process service binds loopback,
+    # so a network address there must not make it demand API keys.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSEGEN_HOST", "0.0.0.0")
+    monkeypatch.setenv("COURSEGEN_MODEL", "sandbox")
+    monkeypatch.setenv("COURSEGEN_SANDBOX_TOKENS_PER_S", "0")
+    monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path / "data"))
+    result = invoke("generate", "Python basics", "--themes", "1", "--topics", "1")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "python-basics.json").exists()
+
+
 def test_status(live_app: LiveApp) -> None:
     job = finished_job(live_app.url, themes=1, topics_per_theme=2)
     result = invoke("status", job, "--server", live_app.url)
@@ -430,7 +445,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
 
 
 def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -464,7 +479,7 @@ def test_progress_view_reads_the_requirements_check() -> None:
 def test_keys_create_refuses_unsafe_owner_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -480,7 +495,7 @@ def test_keys_create_refuses_unsafe_owner_names(
 
 
 def test_keys_create_with_a_webhook_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     monkeypatch.setenv("COURSEGEN_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from coursegen.cli import app
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings, get_settings
+from coursegen.settings import Settings, get_settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
 

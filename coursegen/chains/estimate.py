@@ -3,14 +3,6 @@
 from pydantic import BaseModel, Field
 
 from coursegen.chains.plan import course_map, requirement_items
-from coursegen.chains.schemas import (
-    CourseRequest,
-    Outline,
-    ThemeOutline,
-    ThemeTopics,
-    TopicContent,
-    TopicOutline,
-)
 from coursegen.chains.stages import (
     ContentInput,
     CoverageInput,
@@ -21,6 +13,14 @@ from coursegen.chains.stages import (
     outline_prompt,
     polish_prompt,
     topics_prompt,
+)
+from coursegen.domain import (
+    CourseRequest,
+    Outline,
+    ThemeOutline,
+    ThemeTopics,
+    TopicContent,
+    TopicOutline,
 )
 
 DEFAULT_THEMES = 6  # middle of the 4–8 the outline prompt asks for

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs
 
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.prompts import LANGUAGE_NAMES
 
 DetectorFactory.seed = 0  # langdetect is randomised; a fixed seed makes it repeatable

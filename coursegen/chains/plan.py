@@ -3,7 +3,7 @@
 import re
 from collections.abc import Sequence
 
-from coursegen.chains.schemas import (
+from coursegen.domain import (
     CourseTheme,
     CoverageMap,
     GlossaryEntry,

@@ -9,8 +9,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from coursegen.chains.schemas import TokenUsage
-from coursegen.chains.structured import OutputT, StageResult, StructuredMode, structured_output
+from coursegen.chains.structured import OutputT, StageResult, structured_output
+from coursegen.domain import TokenUsage
+from coursegen.names import StructuredMode
 
 
 @dataclass(frozen=True)

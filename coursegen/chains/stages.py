@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from coursegen.chains.language import course_language
 from coursegen.chains.plan import topic_number
-from coursegen.chains.schemas import (
+from coursegen.chains.shape import FollowUpNote, ListShape, ShapedOutput
+from coursegen.chains.structured import StageResult, structured_output
+from coursegen.domain import (
     CourseRequest,
     CoverageMap,
     Outline,
@@ -22,8 +24,7 @@ from coursegen.chains.schemas import (
     TopicContent,
     TopicOutline,
 )
-from coursegen.chains.shape import FollowUpNote, ListShape, ShapedOutput
-from coursegen.chains.structured import StageResult, StructuredMode, structured_output
+from coursegen.names import StructuredMode
 from coursegen.prompts import (
     CONTENT,
     COVERAGE,

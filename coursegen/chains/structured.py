@@ -3,7 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
@@ -14,10 +14,10 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import from_json
 
-from coursegen.chains.schemas import TokenUsage
+from coursegen.domain import TokenUsage
+from coursegen.names import JSON_MODE_SCHEMA_MARKER, StructuredMode
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
-StructuredMode = Literal["json_schema", "json_mode", "function_calling"]
 
 # The most one streamed answer may take (4,096 tokens at 10 tokens/s is 410 s): it ends a
 # stream that stays alive on keep-alives alone, which the HTTP read timeout never sees.
@@ -84,7 +84,7 @@ def bounded_schema(json_schema: dict[str, Any], bounds: ListBounds | None) -> di
 
 
 def _schema_prompt(json_schema: dict[str, Any]) -> str:
-    return "JSON schema of the answer:\n" + json.dumps(json_schema)
+    return JSON_MODE_SCHEMA_MARKER + json.dumps(json_schema)
 
 
 def bind_structured(

@@ -3,32 +3,23 @@
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from coursegen.client import CourseAPIError, CourseClient, CourseClientError, ExportFormat
+from coursegen.client import CourseAPIError, CourseClient, CourseClientError
 from coursegen.exports import export_filename
+from coursegen.names import ExportName
 
 app = typer.Typer(help="Generate educational courses with an LLM.", no_args_is_help=True)
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
-STAGES = ("outline", "topics", "content", "polish")
-
-
-class Format(StrEnum):
-    """What to save: the course as JSON, or an export the server renders."""
-
-    json = "json"
-    md = "md"
-    html = "html"
-    scorm = "scorm"
-    imscc = "imscc"
+Format = Literal["json", ExportName]
+"""What to save: the course as JSON, or an export the server renders."""
 
 
 ServerOpt = Annotated[
@@ -79,9 +70,9 @@ def session(server: str | None, api_key: str | None) -> Iterator[CourseClient]:
 @contextmanager
 def embedded() -> Iterator[str]:
     """Run the service in-process (configured from COURSEGEN_* like `serve`); yield its URL."""
-    from coursegen.chains.models import ProviderConfigError
+    from coursegen.providers.loading import ProviderConfigError
     from coursegen.server.embedded import EmbeddedServer
-    from coursegen.server.settings import Settings
+    from coursegen.settings import Settings
 
     try:
         local = EmbeddedServer(settings=Settings())
@@ -100,7 +91,7 @@ def embedded() -> Iterator[str]:
 def output_path(course_name: str, fmt: Format, path: Path | None, force: bool) -> Path:
     """Where to save: `path`, or the server's file name for the export; never an existing
     file unless `force` (checked before a course is generated, so no run is wasted)."""
-    path = path or Path(export_filename(course_name, fmt.value))
+    path = path or Path(export_filename(course_name, fmt))
     if path.exists() and not force:
         raise _exists(path)
     return path
@@ -114,11 +105,11 @@ def save(
     client: CourseClient, snapshot: dict[str, Any], fmt: Format, path: Path, force: bool
 ) -> None:
     """Write the finished course as JSON, or the server's export of it."""
-    if fmt is Format.json:
+    if fmt == "json":
         course = snapshot.get("course") or {}
         data = json.dumps(course, ensure_ascii=False, indent=2).encode()
     else:
-        data = client.export(snapshot["id"], cast(ExportFormat, fmt.value))
+        data = client.export(snapshot["id"], fmt)
     try:
         with path.open("wb" if force else "xb") as file:
             file.write(data)

@@ -52,7 +52,7 @@ def generate(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     output: OutputOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="What to save.")] = Format.json,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="What to save.")] = "json",
     force: ForceOpt = False,
 ) -> None:
     """Generate a course, showing its progress, and save it."""
@@ -93,7 +93,7 @@ def watch(
     with session(server, api_key) as client:
         course = client.get(job_id).get("course") or {}  # fails fast: unknown job, no server
         name = course.get("course_name")
-        saving, fmt = output is not None or fmt is not None, fmt or Format.json
+        saving, fmt = output is not None or fmt is not None, fmt or "json"
         if output is not None:
             output_path("", fmt, output, force)  # refused now, not after the whole course
         console.print(f"Job [bold]{job_id}[/]" + (f": {escape(name)}" if name else ""))
@@ -139,7 +139,7 @@ def status(
 @app.command()
 def export(
     job_id: Annotated[str, typer.Argument(help="Job id.")],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="File format.")] = Format.md,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="File format.")] = "md",
     output: OutputOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,

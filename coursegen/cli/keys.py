@@ -21,7 +21,7 @@ app.add_typer(keys_app, name="keys")
 def with_keys(work: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
     """Open the configured database (COURSEGEN_DATA_DIR or COURSEGEN_DATABASE_URL) for `work`."""
     from coursegen.server.jobs.wiring import job_store
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     async def run() -> T:
         store = job_store(get_settings())
@@ -47,7 +47,7 @@ async def create_key(
 
 def check_webhook_url(url: str) -> None:
     """Refuse a default webhook URL that deliveries would refuse (see docs/webhooks.md)."""
-    from coursegen.server.settings import get_settings
+    from coursegen.settings import get_settings
 
     try:
         asyncio.run(resolve(url, get_settings().webhook_allow_private))

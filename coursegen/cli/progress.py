@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from coursegen.cli._app import STAGES, console, fail
+from coursegen.cli._app import console, fail
 from coursegen.client import CourseAPIError, CourseClient, Event
+from coursegen.names import PROGRESS_STAGES
 
 
 class ProgressView:
@@ -30,7 +31,8 @@ class ProgressView:
             TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), console=console
         )
         self.tasks: dict[str, TaskID] = {
-            s: self.progress.add_task(s, total=1 if s == "outline" else None) for s in STAGES
+            s: self.progress.add_task(s, total=1 if s == "outline" else None)
+            for s in PROGRESS_STAGES
         }
         self.line = "waiting for the job to start…"
         self.themes: list[str] = []

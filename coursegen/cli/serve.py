@@ -14,7 +14,7 @@ import typer
 from coursegen.cli._app import app
 
 if TYPE_CHECKING:
-    from coursegen.server.settings import Settings
+    from coursegen.settings import Settings
 
 
 @app.command()
@@ -31,9 +31,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP service (LangServe /course, jobs API /courses, /healthz)."""
-    from coursegen.chains.models import ProviderConfigError
-    from coursegen.server.settings import get_settings
+    from coursegen.providers.loading import ProviderConfigError
     from coursegen.server.workers import worker_count
+    from coursegen.settings import get_settings
 
     base = get_settings()
     # The bind address decides whether API keys are required, so it goes into the settings.

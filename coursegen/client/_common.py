@@ -5,12 +5,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import httpx
 import orjson
 
-ExportFormat = Literal["md", "html", "scorm", "imscc"]
+from coursegen.names import ExportName
+
+ExportFormat = ExportName  # the public name of the client's argument type
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 SETTLED = TERMINAL | {"awaiting_review"}  # where `wait()` returns
 RETRYABLE_STATUS = frozenset({502, 503, 504})  # a proxy or a restarting server: resume

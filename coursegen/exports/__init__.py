@@ -10,10 +10,11 @@ from coursegen.exports.html_page import to_html
 from coursegen.exports.imscc import to_imscc
 from coursegen.exports.markdown_book import to_markdown
 from coursegen.exports.scorm12 import to_scorm12
+from coursegen.names import ExportName, is_export_name
 
 
 @dataclass(frozen=True)
-class ExportFormat:
+class ExportSpec:
     """One export: how to build it, its media type and its file name extension."""
 
     render: Callable[[CourseInput], str | bytes]
@@ -22,11 +23,12 @@ class ExportFormat:
     title: str
 
 
-EXPORTS: dict[str, ExportFormat] = {
-    "md": ExportFormat(to_markdown, "text/markdown; charset=utf-8", "md", "Markdown book"),
-    "html": ExportFormat(to_html, "text/html; charset=utf-8", "html", "Standalone HTML page"),
-    "scorm": ExportFormat(to_scorm12, "application/zip", "scorm12.zip", "SCORM 1.2 package"),
-    "imscc": ExportFormat(to_imscc, "application/zip", "imscc", "IMS Common Cartridge 1.3"),
+# Keyed by the names in coursegen.names (ExportName); tests/exports check the two agree.
+EXPORTS: dict[ExportName, ExportSpec] = {
+    "md": ExportSpec(to_markdown, "text/markdown; charset=utf-8", "md", "Markdown book"),
+    "html": ExportSpec(to_html, "text/html; charset=utf-8", "html", "Standalone HTML page"),
+    "scorm": ExportSpec(to_scorm12, "application/zip", "scorm12.zip", "SCORM 1.2 package"),
+    "imscc": ExportSpec(to_imscc, "application/zip", "imscc", "IMS Common Cartridge 1.3"),
 }
 
 
@@ -37,12 +39,9 @@ def export_course(
 
     A quality report is appended to the HTML page; other formats do not take one.
     """
-    try:
-        spec = EXPORTS[fmt]
-    except KeyError:
-        raise ValueError(
-            f"unknown export format {fmt!r}; use one of: {', '.join(EXPORTS)}"
-        ) from None
+    if not is_export_name(fmt):
+        raise ValueError(f"unknown export format {fmt!r}; use one of: {', '.join(EXPORTS)}")
+    spec = EXPORTS[fmt]
     if report is not None and fmt != "html":
         raise ValueError(f"a report appendix is for html only, not {fmt!r}")
     course = load_course(course)
@@ -56,13 +55,13 @@ def export_filename(course_name: str, fmt: str) -> str:
 
     The server's downloads and the CLI's saved files share this one rule.
     """
-    extension = EXPORTS[fmt].extension if fmt in EXPORTS else fmt
+    extension = EXPORTS[fmt].extension if is_export_name(fmt) else fmt
     return f"{slugify(course_name)}.{extension}"
 
 
 __all__ = [
     "EXPORTS",
-    "ExportFormat",
+    "ExportSpec",
     "ascii_filename",
     "export_course",
     "export_filename",

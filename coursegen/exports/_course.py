@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from coursegen.chains.schemas import Course, CourseTopic, SelfCheckQuestion, WorkedExample
+from coursegen.domain import Course, CourseTopic, SelfCheckQuestion, WorkedExample
 
 CourseInput = Course | Mapping[str, Any]
 

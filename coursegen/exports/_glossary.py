@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.exports._course import topic_key
 from coursegen.exports._labels import Labels
 from coursegen.exports._markup import esc, md_escape, md_inline

@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from coursegen.chains.schemas import CourseTopic, SelfCheckQuestion
+from coursegen.domain import CourseTopic, SelfCheckQuestion
 from coursegen.exports._markup import md_to_html
 from coursegen.exports._xml import XSI, child, root, schema_locations, to_xml
 

@@ -1,6 +1,6 @@
 """Build the HTML of one topic: lesson, key points, worked examples and self-check quiz."""
 
-from coursegen.chains.schemas import Citation, CourseTopic, SelfCheckQuestion, WorkedExample
+from coursegen.domain import Citation, CourseTopic, SelfCheckQuestion, WorkedExample
 from coursegen.exports._course import Material, material_of
 from coursegen.exports._labels import Labels
 from coursegen.exports._markup import esc, md_inline, md_to_html

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from coursegen.chains.schemas import Course, CourseTheme
+from coursegen.domain import Course, CourseTheme
 from coursegen.exports._assets import asset
 from coursegen.exports._course import CourseInput, load_course, theme_key, topic_key
 from coursegen.exports._document import html_page, inline_script, inline_style

@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from coursegen.chains.schemas import Course, CourseTheme
+from coursegen.domain import Course, CourseTheme
 from coursegen.exports._assets import asset
 from coursegen.exports._course import (
     CourseInput,

@@ -1,6 +1,6 @@
 """Export a course as one Markdown book with a table of contents and self-check answers."""
 
-from coursegen.chains.schemas import Course, CourseTheme, CourseTopic, WorkedExample
+from coursegen.domain import Course, CourseTheme, CourseTopic, WorkedExample
 from coursegen.exports._course import (
     CourseInput,
     Material,

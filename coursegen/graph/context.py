@@ -1,26 +1,27 @@
 """Define the run settings a caller (or `langgraph dev` assistant config) may pass."""
 
-import os
 from dataclasses import dataclass, field
 
-from coursegen.chains.structured import StructuredMode
+from coursegen.names import StructuredMode
 
 
 @dataclass(kw_only=True)
 class Context:
-    """Per-run settings of the course graph."""
+    """Per-run settings of the course graph; what is unset comes from `Settings`."""
 
     model: str | None = field(
-        default_factory=lambda: os.environ.get("COURSEGEN_MODEL") or None,
+        default=None,
         metadata={
             "description": "Chat model as provider:model (openai:gpt-4o-mini, local, "
-            "llamacpp:/path/model.gguf). Unset: chosen from the environment."
+            "llamacpp:/path/model.gguf). Unset: COURSEGEN_MODEL, else chosen from the "
+            "configured provider."
         },
     )
-    structured_output: StructuredMode = field(
-        default_factory=lambda: os.environ.get("COURSEGEN_STRUCTURED_OUTPUT", "json_schema"),  # type: ignore[arg-type,return-value]
+    structured_output: StructuredMode | None = field(
+        default=None,
         metadata={
             "description": "How the model is held to the schema: json_schema, json_mode "
-            "or function_calling (for servers without JSON-schema output)."
+            "or function_calling (for servers without JSON-schema output). Unset: "
+            "COURSEGEN_STRUCTURED_OUTPUT (json_schema)."
         },
     )

@@ -6,15 +6,15 @@ from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 
 from coursegen.chains.plan import coverage_of, requirement_items, revision_of
-from coursegen.chains.schemas import (
+from coursegen.chains.stages import CourseChains, CoverageInput
+from coursegen.chains.structured import StructuredOutputError
+from coursegen.domain import (
     CourseRequest,
     CourseUsage,
     CoverageMap,
     RequirementCoverage,
     ThemeTopics,
 )
-from coursegen.chains.stages import CourseChains, CoverageInput
-from coursegen.chains.structured import StructuredOutputError
 from coursegen.graph.tasks import llm_call
 
 

@@ -9,25 +9,29 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from coursegen.chains.model_settings import ModelSettings
-from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import CourseChains, build_course_chains
-from coursegen.chains.structured import StructuredMode
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import ChainsResolver, CourseNodes
 from coursegen.graph.regenerate import RegenerateNodes
 from coursegen.graph.state import InputState, OutputState, RegenerateState, State
+from coursegen.names import StructuredMode
+from coursegen.providers.loading import ModelOptions, load_chat_model
+from coursegen.settings import Settings
 
 GRAPH_NAME = "coursegen"
 
 
 @lru_cache(maxsize=8)
-def chains_from_env(model: str | None, mode: StructuredMode) -> CourseChains:
-    """Build (once per model and mode) the chains for a model chosen by name or environment.
+def chains_from_env(model: str | None, mode: StructuredMode | None) -> CourseChains:
+    """Build (once per model and mode) the chains for a model chosen by name or by the settings.
 
-    The endpoint, key and call knobs come from `ModelSettings`, as in the server.
+    What the run's context leaves unset (the model, the mode), the endpoint, the key and the
+    call knobs come from `Settings`, as in the server. Read here, not once per process:
+    `langgraph dev` and tests set the environment after import.
     """
-    return build_course_chains(load_chat_model(model, ModelSettings().model_options()), mode)
+    settings = Settings()
+    chat = load_chat_model(model or settings.model, ModelOptions.from_settings(settings))
+    return build_course_chains(chat, mode or settings.structured_output)
 
 
 def _resolver(model: BaseChatModel | None, mode: StructuredMode | None) -> ChainsResolver:

@@ -8,7 +8,8 @@ from typing import Any
 
 from langgraph.config import get_config
 
-from coursegen.chains.schemas import (
+from coursegen.chains.stages import SourcedRequest
+from coursegen.domain import (
     Citation,
     CitedQuote,
     CourseRequest,
@@ -17,7 +18,6 @@ from coursegen.chains.schemas import (
     TopicContent,
     TopicOutline,
 )
-from coursegen.chains.stages import SourcedRequest
 from coursegen.graph.tasks import typed_task
 from coursegen.sources.citations import check_citations, keep_markers, renumber
 from coursegen.sources.models import Passage, SourceDigest

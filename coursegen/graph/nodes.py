@@ -11,7 +11,10 @@ from pydantic import BaseModel
 
 from coursegen.chains.language import course_language
 from coursegen.chains.plan import course_map, glossary
-from coursegen.chains.schemas import (
+from coursegen.chains.shape import ShortAnswerError
+from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
+from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
+from coursegen.domain import (
     Course,
     CourseRequest,
     CourseTheme,
@@ -19,13 +22,9 @@ from coursegen.chains.schemas import (
     CourseUsage,
     EditedOutline,
     Outline,
-    Stage,
     ThemeOutline,
     ThemeTopics,
 )
-from coursegen.chains.shape import ShortAnswerError
-from coursegen.chains.stages import ContentInput, CourseChains, PolishInput, TopicsInput
-from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
 from coursegen.graph.context import Context
 from coursegen.graph.coverage import check_coverage
 from coursegen.graph.events import TokenRelay
@@ -44,6 +43,7 @@ from coursegen.graph.state import (
     TopicTask,
 )
 from coursegen.graph.tasks import llm_call
+from coursegen.names import Stage
 
 ChainsResolver = Callable[[Runtime[Context] | None], CourseChains]
 

@@ -3,7 +3,7 @@
 import itertools
 from typing import Any
 
-STAGE_ORDER = ("outline", "topics", "content", "polish")
+from coursegen.names import PROGRESS_STAGES
 
 
 class CourseSnapshot:
@@ -71,7 +71,7 @@ class CourseSnapshot:
         }
         reached = ["outline"] + [
             stage
-            for before, stage in itertools.pairwise(STAGE_ORDER)
+            for before, stage in itertools.pairwise(PROGRESS_STAGES)
             if stages[before][0] > 0 and stages[stage][1] > 0
         ]
         return {

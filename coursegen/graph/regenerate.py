@@ -7,8 +7,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from coursegen.chains.plan import course_map
-from coursegen.chains.schemas import CourseRequest, CourseUsage, Outline, ThemeTopics
 from coursegen.chains.stages import CourseChains
+from coursegen.domain import CourseRequest, CourseUsage, Outline, ThemeTopics
 from coursegen.graph.context import Context
 from coursegen.graph.nodes import CourseNodes
 from coursegen.graph.state import RegenerateState, ThemeTask, TopicResult, TopicTask

@@ -11,7 +11,7 @@ from langchain_core.runnables.config import get_config_list, patch_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.schemas import Course, CourseRequest, TokenUsage
+from coursegen.domain import Course, CourseRequest, TokenUsage
 from coursegen.graph.progress import ProgressTracker
 
 GraphProvider = Callable[[], CompiledStateGraph]

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from coursegen.chains.schemas import (
+from coursegen.domain import (
     Citation,
     Course,
     CourseRequest,

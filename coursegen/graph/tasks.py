@@ -15,9 +15,9 @@ from langgraph.config import get_stream_writer
 from langgraph.func import SyncAsyncFuture, task
 from langgraph.types import RetryPolicy
 
-from coursegen.chains.schemas import TokenUsage
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
+from coursegen.domain import TokenUsage
 from coursegen.graph.events import TokenRelay
 
 

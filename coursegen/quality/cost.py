@@ -1,6 +1,6 @@
 """Estimate what a course's tokens cost, from a small table of known models' prices."""
 
-from coursegen.chains.schemas import CourseUsage
+from coursegen.domain import CourseUsage
 from coursegen.quality.model import Price, UsageSection
 
 # US dollars per million tokens (prompt, completion), OpenAI's list prices for standard

@@ -3,7 +3,7 @@
 import re
 import statistics
 
-from coursegen.chains.schemas import Course, CourseRequest
+from coursegen.domain import Course, CourseRequest
 from coursegen.quality._lessons import lessons, written
 from coursegen.quality.model import (
     CoverageSection,

@@ -2,7 +2,7 @@
 
 import re
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.quality._lessons import Lesson, written
 from coursegen.quality.model import FidelitySection, LessonFidelity
 

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.quality._lessons import prose
 from coursegen.quality.model import LanguageSection, OffLanguage
 

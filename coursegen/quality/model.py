@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from coursegen.chains.schemas import RequirementCoverage, TokenUsage
+from coursegen.domain import RequirementCoverage, TokenUsage
 
 Place = list[int]
 """A lesson's place: 1-based [theme, topic]."""

@@ -2,7 +2,7 @@
 
 from itertools import combinations
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.quality._lessons import written
 from coursegen.quality.model import OverlapPair, OverlapSection
 

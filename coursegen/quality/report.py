@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from coursegen.chains.schemas import Course, CourseRequest
+from coursegen.domain import Course, CourseRequest
 from coursegen.quality.cost import usage_section
 from coursegen.quality.counts import (
     coverage_section,

@@ -13,11 +13,11 @@ from fastapi_offline import FastAPIOffline
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.model_info import describe_model
-from coursegen.chains.models import load_chat_model
 from coursegen.chains.stages import build_course_chains
 from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
+from coursegen.providers.info import describe_model
+from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.jobs.wiring import new_worker_id, open_jobs
@@ -28,7 +28,7 @@ from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.request_guard import RequestGuardMiddleware
 from coursegen.server.routes import courses, health, sources, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
-from coursegen.server.settings import Settings, get_settings
+from coursegen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 # Room for the multipart framing around an upload of the largest allowed file.
@@ -62,7 +62,9 @@ def cancellable(model: BaseChatModel) -> BaseChatModel:
 def create_app(settings: Settings | None = None, model: BaseChatModel | None = None) -> FastAPI:
     """Build the app; fails at once with a clear message when no LLM provider is configured."""
     settings = settings or get_settings()
-    model = cancellable(model or load_chat_model(settings.model, settings.model_options()))
+    model = cancellable(
+        model or load_chat_model(settings.model, ModelOptions.from_settings(settings))
+    )
     mode = settings.structured_output
     info = describe_model(model, mode)
     holder = GraphHolder()

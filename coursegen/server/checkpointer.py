@@ -6,12 +6,12 @@ from contextlib import asynccontextmanager
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 
 # Checkpoints hold our Pydantic models; allow exactly our modules when loading them back.
 SERDE = JsonPlusSerializer(
     allowed_msgpack_modules=[
-        ("coursegen.chains.schemas", name)
+        ("coursegen.domain", name)
         for name in (
             "CourseRequest",
             "CourseOptions",

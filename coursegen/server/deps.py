@@ -12,7 +12,7 @@ from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.limits import RunSlots
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 
 
 def get_service(request: Request) -> JobService:

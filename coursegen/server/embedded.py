@@ -7,7 +7,7 @@ from typing import Any
 
 import uvicorn
 
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings, get_settings
 
 
 class EmbeddedServer:
@@ -29,7 +29,12 @@ class EmbeddedServer:
         if app is None:
             from coursegen.server.app import create_app
 
-            app = create_app(settings)
+            # The app's host setting decides whether API keys are required and which Host
+            # headers it answers: here that is the address it binds, not COURSEGEN_HOST (the
+            # address `coursegen serve` binds), which would refuse a loopback service run
+            # without keys when COURSEGEN_HOST names a network address.
+            base = settings or get_settings()
+            app = create_app(base.model_copy(update={"host": host}))
         self.app, self.host, self.port = app, host, 0
         self.start_timeout_s = start_timeout_s
         self._config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)

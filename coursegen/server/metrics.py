@@ -11,7 +11,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-from coursegen.chains.schemas import TokenUsage
+from coursegen.domain import TokenUsage
 
 JOBS_CREATED = Counter("coursegen_jobs_created", "Jobs created through this replica.")
 JOBS_FINISHED = Counter(

@@ -5,7 +5,7 @@ import logging
 
 import httpx
 
-from coursegen.chains.model_info import ModelInfo
+from coursegen.providers.info import ModelInfo
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 2.0

@@ -2,14 +2,14 @@
 
 import os
 
-from coursegen.chains.models import load_chat_model, resolve_model_spec
+from coursegen.providers.loading import ModelOptions, load_chat_model, resolve_model_spec
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.checkpointer import open_checkpointer
 from coursegen.server.jobs.threads import ThreadRegistry
 from coursegen.server.jobs.wiring import check_exposure, job_store
-from coursegen.server.settings import Settings
 from coursegen.server.sources.dialects import source_store
 from coursegen.server.webhooks.deliveries import DeliveryStore
+from coursegen.settings import Settings
 
 LOCAL_PROVIDERS = ("local", "llamacpp")
 
@@ -26,7 +26,7 @@ def worker_count(settings: Settings) -> int:
 
 def uses_local_model(settings: Settings) -> bool:
     """Whether the model runs in-process (llama.cpp); ProviderConfigError if none is set."""
-    spec = resolve_model_spec(settings.model, settings.model_options())
+    spec = resolve_model_spec(settings.model, ModelOptions.from_settings(settings))
     return spec.partition(":")[0] in LOCAL_PROVIDERS
 
 
@@ -34,7 +34,7 @@ def check_model(settings: Settings) -> None:
     """Fail here, in the parent, on a model that is not configured: a worker failing on it
     would be started again and again. The local model is not loaded for the check."""
     if not uses_local_model(settings):
-        load_chat_model(settings.model, settings.model_options())
+        load_chat_model(settings.model, ModelOptions.from_settings(settings))
 
 
 async def prepare(settings: Settings) -> None:

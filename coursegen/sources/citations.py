@@ -2,7 +2,7 @@
 
 import re
 
-from coursegen.chains.schemas import Citation, CitedQuote
+from coursegen.domain import Citation, CitedQuote
 from coursegen.sources.models import Passage
 
 # `[2]` after a space or punctuation; not `items[2]`, `[2](link)` nor a `[2]: url` definition.

@@ -1,10 +1,10 @@
-"""Declare what a parsed source and its chunks are (passages and digests: chains.schemas)."""
+"""Declare what a parsed source and its chunks are (passages and digests: coursegen.domain)."""
 
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from coursegen.chains.schemas import Passage, SourceDigest
+from coursegen.domain import Passage, SourceDigest
 
 SourceKind = Literal["pdf", "docx", "markdown", "html", "text"]
 

@@ -10,7 +10,7 @@ import pytest
 from bench.clients import SSEParser
 from bench.fig_critical_path import critical_path
 from bench.simulated_llm import MARKER_RE, SimConfig, build_answer
-from coursegen.chains.schemas import (
+from coursegen.domain import (
     CoverageMap,
     Outline,
     PolishedTopic,

@@ -4,8 +4,8 @@ import pytest
 from pydantic import ValidationError
 
 from coursegen.chains.language import course_language, detect_language
-from coursegen.chains.schemas import CourseRequest
 from coursegen.chains.stages import build_course_chains
+from coursegen.domain import CourseRequest
 from coursegen.prompts import CONTENT, OUTLINE, POLISH, TOPICS
 
 

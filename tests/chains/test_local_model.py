@@ -15,22 +15,19 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.messages import AIMessageChunk
 
-from coursegen.chains.local_llama import (
-    ChatLlamaCppEmbedded,
-    default_gguf_path,
-    json_schema_grammar,
-    local_model_available,
-)
-from coursegen.chains.models import load_chat_model
-from coursegen.chains.schemas import (
+from coursegen.chains.stages import build_outline_chain
+from coursegen.domain import (
     Course,
     CourseOptions,
     CourseRequest,
     Outline,
     TopicContent,
 )
-from coursegen.chains.stages import build_outline_chain
 from coursegen.graph import build_graph
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.llama.files import default_gguf_path, local_model_available
+from coursegen.providers.llama.grammar import json_schema_grammar
+from coursegen.providers.loading import load_chat_model
 
 
 def _skip_reason() -> str | None:

@@ -4,16 +4,16 @@ import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from coursegen.chains import models
-from coursegen.chains.local_llama import ChatLlamaCppEmbedded
-from coursegen.chains.models import (
+from coursegen.providers import loading
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.loading import (
     DEFAULT_OPENAI_MODEL,
     ModelOptions,
     ProviderConfigError,
     load_chat_model,
     resolve_model_spec,
 )
-from coursegen.chains.sandbox import ChatSandbox
+from coursegen.providers.sandbox import ChatSandbox
 
 BASE_URL = "http://127.0.0.1:9/v1"
 
@@ -23,7 +23,7 @@ def no_provider(monkeypatch):
     """No key, no base URL and no embedded model in the environment."""
     for name in ("OPENAI_API_KEY", "COURSEGEN_BASE_URL", "COURSEGEN_MODEL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(models, "local_model_available", lambda: False)
+    monkeypatch.setattr(loading, "local_model_available", lambda: False)
 
 
 def test_base_url_points_chat_openai_there(no_provider):
@@ -86,7 +86,7 @@ def test_openai_model_without_key_names_what_to_set(no_provider):
 
 
 def test_embedded_model_is_chosen_when_installed(no_provider, monkeypatch):
-    monkeypatch.setattr(models, "local_model_available", lambda: True)
+    monkeypatch.setattr(loading, "local_model_available", lambda: True)
     assert resolve_model_spec(None, ModelOptions()) == "local"
 
 

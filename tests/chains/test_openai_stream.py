@@ -7,9 +7,9 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_openai import ChatOpenAI
 
-from coursegen.chains.openai_stream import StreamingChatOpenAI, _sse_data
-from coursegen.chains.schemas import CourseRequest, Outline
 from coursegen.chains.stages import build_outline_chain
+from coursegen.domain import CourseRequest, Outline
+from coursegen.providers.openai_stream import StreamingChatOpenAI, _sse_data
 from tests.support.scripted_llm import Fault
 
 REQUEST = CourseRequest(course_name="Statistics for biologists", language="en")

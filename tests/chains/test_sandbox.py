@@ -7,15 +7,6 @@ import pytest
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel, Field
 
-from coursegen.chains.sandbox import ChatSandbox
-from coursegen.chains.schemas import (
-    CourseRequest,
-    Outline,
-    PolishedTopic,
-    ThemeOutline,
-    ThemeTopics,
-    TopicContent,
-)
 from coursegen.chains.stages import (
     ContentInput,
     PolishInput,
@@ -25,7 +16,17 @@ from coursegen.chains.stages import (
     polish_prompt,
     topics_prompt,
 )
-from coursegen.chains.structured import StructuredMode, chunk_text, structured_output
+from coursegen.chains.structured import chunk_text, structured_output
+from coursegen.domain import (
+    CourseRequest,
+    Outline,
+    PolishedTopic,
+    ThemeOutline,
+    ThemeTopics,
+    TopicContent,
+)
+from coursegen.names import StructuredMode
+from coursegen.providers.sandbox import ChatSandbox
 
 MODES: list[StructuredMode] = ["json_schema", "json_mode", "function_calling"]
 

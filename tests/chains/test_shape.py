@@ -2,9 +2,9 @@
 
 import pytest
 
-from coursegen.chains.schemas import CourseOptions, CourseRequest, Outline, ThemeOutline
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.stages import TopicsInput, build_outline_chain, build_topics_chain
+from coursegen.domain import CourseOptions, CourseRequest, Outline, ThemeOutline
 from tests.support.scripted_llm import ScriptedLLM, sent_schema
 
 MODES = ["json_schema", "json_mode", "function_calling"]

@@ -5,14 +5,6 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from coursegen.chains.schemas import (
-    CourseOptions,
-    CourseRequest,
-    Outline,
-    PolishedTopic,
-    ThemeTopics,
-    TopicContent,
-)
 from coursegen.chains.stages import (
     ContentInput,
     PolishInput,
@@ -24,6 +16,14 @@ from coursegen.chains.stages import (
     build_topics_chain,
 )
 from coursegen.chains.structured import StageResult
+from coursegen.domain import (
+    CourseOptions,
+    CourseRequest,
+    Outline,
+    PolishedTopic,
+    ThemeTopics,
+    TopicContent,
+)
 from tests.support.scripted_llm import Call
 
 REQUEST = CourseRequest(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from coursegen.chains import structured
-from coursegen.chains.schemas import CourseOptions, CourseRequest, CourseUsage, Outline, TokenUsage
 from coursegen.chains.stages import build_outline_chain
 from coursegen.chains.structured import (
     StructuredOutputError,
@@ -16,6 +15,7 @@ from coursegen.chains.structured import (
     is_truncated,
     parse_answer,
 )
+from coursegen.domain import CourseOptions, CourseRequest, CourseUsage, Outline, TokenUsage
 from tests.support.scripted_llm import Call, Fault, default_answer
 
 REQUEST = CourseRequest(

@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from coursegen.chains.schemas import Course
 from coursegen.client import (
     AsyncCourseClient,
     CourseAPIError,
@@ -12,6 +11,7 @@ from coursegen.client import (
     CourseStreamError,
     Event,
 )
+from coursegen.domain import Course
 from tests.client.flaky import AsyncFlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM

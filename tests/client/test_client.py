@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from coursegen.chains.schemas import Course, CourseOptions, CourseRequest
 from coursegen.client import (
     CourseAPIError,
     CourseClient,
@@ -12,6 +11,7 @@ from coursegen.client import (
     CourseStreamError,
     Event,
 )
+from coursegen.domain import Course, CourseOptions, CourseRequest
 from tests.client.flaky import FlakyTransport
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from coursegen.chains.schemas import CourseOptions, CourseRequest
 from coursegen.client import CourseAPIError, CourseClient, SSEParser
+from coursegen.domain import CourseOptions, CourseRequest
 
 
 def parse(lines: list[str]) -> list[object]:

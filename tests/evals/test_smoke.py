@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from coursegen.quality.model import QualityReport
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from evals.run import REQUESTS, load_requests, run
 from evals.table import COLUMNS
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from coursegen.chains.schemas import Course, GlossaryEntry
+from coursegen.domain import Course, GlossaryEntry
 from coursegen.exports import to_html, to_imscc, to_markdown, to_scorm12
 from tests.exports.helpers import Page, html_text, local_files, manifest, members
 

@@ -1,6 +1,6 @@
 """Which material a topic exports: polished first, then content, else nothing."""
 
-from coursegen.chains.schemas import PolishedTopic
+from coursegen.domain import PolishedTopic
 from coursegen.exports._course import material_of, questions_of
 
 

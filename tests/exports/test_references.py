@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from coursegen.chains.schemas import Citation, Course
+from coursegen.domain import Citation, Course
 from coursegen.exports import export_course
 from tests.exports.conftest import build_course
 

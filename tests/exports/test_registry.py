@@ -6,10 +6,12 @@ import pytest
 
 from coursegen.exports import EXPORTS, ascii_filename, export_course
 from coursegen.exports._slug import ascii_slug, slugify
+from coursegen.names import EXPORT_NAMES
 
 
 def test_registry_lists_the_four_formats():
     assert set(EXPORTS) == {"md", "html", "scorm", "imscc"}
+    assert tuple(EXPORTS) == EXPORT_NAMES  # the registry holds every name, in the names' order
     assert EXPORTS["md"].media_type.startswith("text/markdown")
     assert EXPORTS["html"].media_type.startswith("text/html")
 

@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.graph import build_graph
 from tests.graph.test_graph import (
     HeldLLM,

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coursegen.chains.estimate import estimate_course
-from coursegen.chains.schemas import Course, CourseOptions, CourseRequest
+from coursegen.domain import Course, CourseOptions, CourseRequest
 from coursegen.graph import build_graph
 from coursegen.graph.graph import make_regenerate_builder
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM

@@ -14,9 +14,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from coursegen.chains.models import ModelOptions, load_chat_model
-from coursegen.chains.schemas import Course, CourseOptions, CourseRequest, TokenUsage
+from coursegen.domain import Course, CourseOptions, CourseRequest, TokenUsage
 from coursegen.graph import build_graph
+from coursegen.providers.loading import ModelOptions, load_chat_model
 from tests.support.scripted_llm import (
     DATA_RE,
     Call,

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from coursegen.chains.schemas import CourseOptions, CourseRequest, Passage, SourceDigest
+from coursegen.domain import CourseOptions, CourseRequest, Passage, SourceDigest
 from coursegen.graph import build_graph
 from coursegen.graph.grounding import SOURCES_KEY
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM, default_answer

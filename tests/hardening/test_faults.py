@@ -19,7 +19,7 @@ import httpx
 from langgraph.types import RetryPolicy
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from coursegen.chains.plan import requirement_items
-from coursegen.chains.schemas import PolishedTopic, SelfCheckQuestion, TopicContent, WorkedExample
 from coursegen.chains.structured import REPAIR_TEXT
+from coursegen.domain import PolishedTopic, SelfCheckQuestion, TopicContent, WorkedExample
 from tests.server.conftest import wait_status
 from tests.support.scripted_llm import Call, Reply, ScriptedLLM, default_answer
 from tests.support.sse import read_events, token_text

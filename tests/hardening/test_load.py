@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM

@@ -18,11 +18,11 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import RetryPolicy
 
-from coursegen.chains.models import ModelOptions, load_chat_model
-from coursegen.chains.schemas import CourseOptions, CourseRequest
 from coursegen.chains.stages import build_course_chains
+from coursegen.domain import CourseOptions, CourseRequest
 from coursegen.graph import build_graph
 from coursegen.graph.tasks import MAX_RETRY_AFTER_S, is_transient, retry_after
+from coursegen.providers.loading import ModelOptions, load_chat_model
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
 
 REQUEST = CourseRequest(

@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM

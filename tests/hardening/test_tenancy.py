@@ -15,7 +15,7 @@ from coursegen.graph.graph import chains_from_env
 from coursegen.graph.graph import graph as course_graph
 from coursegen.server.app import create_app
 from coursegen.server.routes.langserve import thread_key
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp

@@ -6,15 +6,6 @@ import re
 import pytest
 from langchain_core.prompt_values import PromptValue
 
-from coursegen.chains.schemas import (
-    CourseOptions,
-    CourseRequest,
-    Outline,
-    ThemeOutline,
-    ThemeTopics,
-    TopicContent,
-    TopicOutline,
-)
 from coursegen.chains.stages import (
     ContentInput,
     CoverageInput,
@@ -25,6 +16,15 @@ from coursegen.chains.stages import (
     outline_prompt,
     polish_prompt,
     topics_prompt,
+)
+from coursegen.domain import (
+    CourseOptions,
+    CourseRequest,
+    Outline,
+    ThemeOutline,
+    ThemeTopics,
+    TopicContent,
+    TopicOutline,
 )
 from coursegen.prompts import PROMPTS, data_block
 from coursegen.prompts._data import DATA_TAG

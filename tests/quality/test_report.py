@@ -2,7 +2,7 @@
 
 import pytest
 
-from coursegen.chains.schemas import (
+from coursegen.domain import (
     Citation,
     CourseTheme,
     CourseUsage,

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.eventlog import JobEventLog

@@ -6,12 +6,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
-from coursegen.chains.model_info import ModelInfo, describe_model, public_url
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
+from coursegen.providers.info import ModelInfo, describe_model, public_url
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.llama.files import SMOLLM2_FILE
 from coursegen.server import app as app_module
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.sse import read_events

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from coursegen.chains.schemas import Outline, ThemeTopics
+from coursegen.domain import Outline, ThemeTopics
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, ScriptedLLM

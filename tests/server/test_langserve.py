@@ -5,7 +5,7 @@ import json
 import httpx
 from langserve import RemoteRunnable
 
-from coursegen.chains.schemas import Course
+from coursegen.domain import Course
 from coursegen.server.routes.langserve import thread_key
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM

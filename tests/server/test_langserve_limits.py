@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import wait_status
 from tests.support.keys import make_key
 from tests.support.live_app import LiveApp

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.databases import private_postgres
 from tests.support.live_app import LiveApp

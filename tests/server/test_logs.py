@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from coursegen.server.logs import JsonFormatter, current_job
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.keys import make_key
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coursegen.chains.model_info import ModelInfo
+from coursegen.providers.info import ModelInfo
 from coursegen.server.app import create_app
 from coursegen.server.probe import announce_model, probe_provider
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM

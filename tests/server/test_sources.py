@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import wait_status
 from tests.support.documents import MARKDOWN, make_docx, make_pdf
 from tests.support.keys import make_key

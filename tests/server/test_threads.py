@@ -16,7 +16,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from coursegen.server.app import create_app
 from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
 from coursegen.server.routes.langserve import thread_key
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.server.conftest import create, wait_status
 from tests.server.test_scale_out import database_url  # noqa: F401  (a fixture)
 from tests.support.keys import make_key

@@ -7,8 +7,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from coursegen.server.webhooks import schedule
-from coursegen.server.webhooks.signing import check_secret, new_secret, signed_headers
+from coursegen.server.webhooks.signing import new_secret, signed_headers
 from coursegen.server.webhooks.targets import Target, TargetRefused, is_private, parse, resolve
+from coursegen.settings import check_secret
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.postgres_store import PostgresJobStore

@@ -9,12 +9,12 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from coursegen.chains.schemas import CourseRequest
 from coursegen.cli import app
+from coursegen.domain import CourseRequest
 from coursegen.server.jobs.models import Job, JobStatus
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
-from coursegen.server.settings import Settings, get_settings
 from coursegen.server.workers import prepare, worker_count
+from coursegen.settings import Settings, get_settings
 
 
 def test_one_worker_a_core_but_one_for_the_local_model(tmp_path: Path) -> None:

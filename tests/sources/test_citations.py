@@ -1,6 +1,6 @@
 """Check citations against the passages given, and renumber the lesson's markers."""
 
-from coursegen.chains.schemas import CitedQuote
+from coursegen.domain import CitedQuote
 from coursegen.sources.citations import check_citations, keep_markers, renumber
 from coursegen.sources.models import Passage
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from coursegen.chains.schemas import (
+from coursegen.domain import (
     Course,
     CourseRequest,
     CourseTheme,

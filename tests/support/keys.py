@@ -4,7 +4,7 @@ import asyncio
 
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 
 
 def make_key(settings: Settings, owner: str) -> str:

@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from coursegen.names import JSON_MODE_SCHEMA_MARKER
+
 DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
-SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends to the last message
 
 
 @dataclass
@@ -89,7 +90,7 @@ def sent_schema(body: dict[str, Any]) -> dict[str, Any]:
     if tools:
         return dict(tools[0]["function"]["parameters"])
     for message in reversed(body["messages"]):
-        _, marker, schema = str(message.get("content") or "").rpartition(SCHEMA_MARKER)
+        _, marker, schema = str(message.get("content") or "").rpartition(JSON_MODE_SCHEMA_MARKER)
         if marker:
             return dict(json.loads(schema))
     return {}

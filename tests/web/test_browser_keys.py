@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from coursegen.server.app import create_app
-from coursegen.server.settings import Settings
+from coursegen.settings import Settings
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 from tests.web.conftest import (

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from coursegen.chains.schemas import CourseRequest, CourseUsage, EditedOutline, json_integer
+from coursegen.domain import CourseRequest, CourseUsage, EditedOutline, json_integer
 
 
 class JobStatus(StrEnum):

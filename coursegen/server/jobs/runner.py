@@ -13,15 +13,16 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from coursegen.chains.language import course_language
-from coursegen.chains.model_info import ModelInfo, public_url
-from coursegen.chains.models import ProviderConfigError
 from coursegen.chains.plan import glossary
-from coursegen.chains.schemas import CourseTheme, CourseUsage, Stage, TokenUsage
 from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.structured import StructuredOutputError, TruncatedAnswer
+from coursegen.domain import CourseTheme, CourseUsage, TokenUsage
 from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.progress import CourseSnapshot
 from coursegen.graph.runnable import BudgetExceeded
+from coursegen.names import Stage
+from coursegen.providers.info import ModelInfo, public_url
+from coursegen.providers.loading import ProviderConfigError
 from coursegen.quality.report import build_report
 from coursegen.server import metrics
 from coursegen.server.jobs.eventlog import JobEventLog

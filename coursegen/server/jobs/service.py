@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.checkpointer import threads_with_prefix

@@ -11,8 +11,8 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from coursegen.chains.model_info import ModelInfo
 from coursegen.graph.graph import make_regenerate_builder
+from coursegen.providers.info import ModelInfo
 from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -23,10 +23,10 @@ from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.limits import RateLimiter, RedisRateLimiter
-from coursegen.server.settings import Settings
 from coursegen.server.sources.dialects import source_store
 from coursegen.server.webhooks.deliveries import DeliveryStore
 from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
+from coursegen.settings import Settings
 
 log = logging.getLogger(__name__)
 NO_KEYS_ON_NETWORK = (

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from coursegen.chains.estimate import Estimate, estimate_course
-from coursegen.chains.schemas import CourseRequest
+from coursegen.domain import CourseRequest
 from coursegen.exports import export_course
+from coursegen.names import ExportName
 from coursegen.quality.model import QualityReport
 from coursegen.quality.report import build_report
 from coursegen.server import metrics
@@ -47,12 +48,11 @@ from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, Job
 from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.jobs.subscribe import follow
 from coursegen.server.limits import BUSY_RETRY_AFTER_S, RunSlots, too_many
-from coursegen.server.settings import Settings
 from coursegen.server.webhooks.choose import job_webhook
 from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused
+from coursegen.settings import Settings
 
-ExportName = Literal["md", "html", "scorm", "imscc"]
 HEARTBEAT_S = 15
 # Event ids are SQL integers: a larger resume id would overflow SQLite's 64 bits mid-stream.
 MAX_EVENT_ID = 2**63 - 1

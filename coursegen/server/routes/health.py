@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from coursegen.chains.model_info import ModelInfo
+from coursegen.providers.info import ModelInfo
 from coursegen.server.deps import OwnerDep
 
 router = APIRouter(tags=["health"])

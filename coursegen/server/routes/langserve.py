@@ -13,10 +13,11 @@ from langchain_core.runnables import Runnable
 from langchain_core.tracers.schemas import Run
 from langserve import add_routes
 
-from coursegen.chains.schemas import STAGES, Stage, TokenUsage
 from coursegen.chains.stages import CourseChains
+from coursegen.domain import TokenUsage
 from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.runnable import BudgetExceeded, CourseRunnable
+from coursegen.names import STAGES, Stage
 from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
 from coursegen.server.deps import OwnerDep, get_runs, get_service, get_threads

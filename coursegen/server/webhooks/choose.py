@@ -1,9 +1,9 @@
 """Work out where a new job's webhooks go, refusing targets that may not be called."""
 
 from coursegen.server.jobs.outbox import WebhookTarget
-from coursegen.server.settings import Settings
 from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused, resolve
+from coursegen.settings import Settings
 
 
 async def job_webhook(

@@ -1,27 +1,67 @@
-"""Read the service configuration from COURSEGEN_* environment variables (and .env)."""
+"""Read every setting (graph, server, CLI, `langgraph dev`) from COURSEGEN_* variables and .env."""
 
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from standardwebhooks import Webhook
 
-from coursegen.chains.model_settings import ModelSettings
-from coursegen.server.webhooks.signing import check_secret
+from coursegen.names import StructuredMode
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
 
 
-class Settings(ModelSettings):
-    """Every knob of the service; see the configuration table in README.md.
+def check_secret(secret: str) -> str:
+    """The secret, if the library can sign with it (`whsec_` + base64); else ValueError."""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError("a webhook secret starts with whsec_ (make one: coursegen keys create)")
+    try:
+        Webhook(secret)
+    except Exception as exc:  # binascii.Error, or the library's empty-secret error
+        raise ValueError(f"the webhook secret is not base64 after whsec_: {exc}") from exc
+    return secret
 
-    The model's own settings (`COURSEGEN_MODEL`, `COURSEGEN_BASE_URL`, the provider key, …) come
-    from `ModelSettings`, which `langgraph dev` reads too.
+
+class Settings(BaseSettings):
+    """Every knob of coursegen; see the configuration table in README.md.
+
+    The one source of configuration: the server, the CLI's in-process service and the graph
+    that `langgraph dev` serves all read this class (the model, its endpoint and key
+    included). The provider key is `COURSEGEN_LLM_API_KEY` or `OPENAI_API_KEY`, never
+    `COURSEGEN_API_KEY`: that one is the CLI's bearer token for the service, which must not
+    reach a provider.
     """
 
     model_config = SettingsConfigDict(
         env_prefix="COURSEGEN_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
+    # The model.
+    model: str | None = Field(
+        default=None, description="provider:model; unset = zero-config choice."
+    )
+    base_url: str | None = Field(default=None, description="OpenAI-compatible server URL (…/v1).")
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "COURSEGEN_LLM_API_KEY", "OPENAI_API_KEY", "COURSEGEN_OPENAI_API_KEY"
+        ),
+        description="The model provider's key.",
+    )
+    structured_output: StructuredMode = Field(
+        default="json_schema", description="json_schema, json_mode or function_calling."
+    )
+    temperature: float = Field(default=0.4, ge=0, le=2)
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-call timeout.")
+    llm_max_retries: int = Field(default=2, ge=0, description="HTTP retries inside the client.")
+    max_tokens: int | None = Field(default=4096, gt=0, description="Most tokens per answer.")
+    sandbox_tokens_per_s: float = Field(
+        default=400.0, ge=0, description="Speed of COURSEGEN_MODEL=sandbox (0: no pauses)."
+    )
+
+    # The service.
     job_token_budget: int | None = Field(
         default=1_500_000, gt=0, description="Most tokens one job may spend (then budget_exceeded)."
     )

@@ -8,9 +8,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import BaseModel, Field
 
-from coursegen.chains.local_llama import SMOLLM2_FILE, ChatLlamaCppEmbedded
-from coursegen.chains.sandbox import SANDBOX, ChatSandbox
-from coursegen.chains.structured import StructuredMode
+from coursegen.names import StructuredMode
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.llama.files import SMOLLM2_FILE
+from coursegen.providers.sandbox import SANDBOX, ChatSandbox
 
 ModelKind = Literal["provider", "embedded", "sandbox"]
 

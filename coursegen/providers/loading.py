@@ -1,19 +1,16 @@
 """Load the chat model named by a `provider:model` string (OpenAI, OpenAI-compatible, local)."""
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from coursegen.chains.local_llama import (
-    ChatLlamaCppEmbedded,
-    default_gguf_path,
-    local_model_available,
-)
-from coursegen.chains.openai_stream import StreamingChatOpenAI
-from coursegen.chains.sandbox import SANDBOX, ChatSandbox
+from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
+from coursegen.providers.llama.files import default_gguf_path, local_model_available
+from coursegen.providers.openai_stream import StreamingChatOpenAI
+from coursegen.providers.sandbox import SANDBOX, ChatSandbox
+from coursegen.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -39,7 +36,7 @@ class ModelOptions:
     base_url: str | None = None
     """OpenAI-compatible endpoint; when set, `openai:` models are sent there."""
     api_key: str | None = None
-    """API key; falls back to OPENAI_API_KEY."""
+    """API key; unset: the settings' provider key (COURSEGEN_LLM_API_KEY or OPENAI_API_KEY)."""
     temperature: float = 0.4
     """Sampling temperature."""
     timeout_s: float = 120.0
@@ -51,6 +48,28 @@ class ModelOptions:
     sandbox_tokens_per_s: float = 400.0
     """Streaming speed of the sandbox model (0: as fast as it can)."""
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ModelOptions":
+        """The options the settings (COURSEGEN_* and .env) give."""
+        key = settings.openai_api_key
+        return cls(
+            base_url=settings.base_url,
+            api_key=key.get_secret_value() if key else None,
+            temperature=settings.temperature,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            max_tokens=settings.max_tokens,
+            sandbox_tokens_per_s=settings.sandbox_tokens_per_s,
+        )
+
+
+def _provider_key(options: ModelOptions) -> str | None:
+    """The options' key, else the one the settings read now (a library caller's environment)."""
+    if options.api_key:
+        return options.api_key
+    key = Settings().openai_api_key
+    return key.get_secret_value() if key else None
+
 
 def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
     """Pick the model when none is named: OpenAI key → OpenAI; base URL; local extra; else fail."""
@@ -58,7 +77,7 @@ def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
         return spec
     if options.base_url:
         return "openai:default"
-    if options.api_key or os.environ.get("OPENAI_API_KEY"):
+    if _provider_key(options):
         return f"openai:{DEFAULT_OPENAI_MODEL}"
     if local_model_available():
         return "local"
@@ -66,7 +85,7 @@ def resolve_model_spec(spec: str | None, options: ModelOptions) -> str:
 
 
 def _openai(name: str, options: ModelOptions) -> StreamingChatOpenAI:
-    key = options.api_key or os.environ.get("OPENAI_API_KEY")
+    key = _provider_key(options)
     if not key and not options.base_url:
         raise ProviderConfigError(
             f"model 'openai:{name}' needs OPENAI_API_KEY.\n{NO_PROVIDER_MESSAGE}"

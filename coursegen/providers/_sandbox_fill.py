@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from coursegen.chains._sandbox_phrases import LABELS, phrase_kind
+from coursegen.providers._sandbox_phrases import LABELS, phrase_kind
 
 DEFAULT_ITEMS = 3
 

@@ -1,4 +1,7 @@
-"""Declare the course request and the structured outputs of every stage."""
+"""Declare the domain types: the course request, each stage's output, the course and its usage."""
+# One module of ~370 lines on purpose: the types nest (a Course holds themes, topics, lessons,
+# citations), checkpoints name them by this module (server/checkpointer.py's allowlist), and
+# exports, quality, sources and the server import them from here, below chains/ and graph/.
 
 from typing import Annotated, Any, Literal
 
@@ -11,10 +14,8 @@ from pydantic import (
     field_validator,
 )
 
+from coursegen.names import Stage
 from coursegen.prompts import LANGUAGE_NAMES
-
-Stage = Literal["outline", "topics", "coverage", "content", "polish"]
-STAGES: tuple[Stage, ...] = ("outline", "topics", "coverage", "content", "polish")
 
 
 def json_integer(value: Any) -> Any:

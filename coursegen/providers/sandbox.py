@@ -23,12 +23,12 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from coursegen.chains._sandbox_fill import Fill, fill_schema
-from coursegen.chains._sandbox_phrases import phrases_for
+from coursegen.names import JSON_MODE_SCHEMA_MARKER
 from coursegen.prompts.languages import LANGUAGE_NAMES, LANGUAGE_NAMES_RU
+from coursegen.providers._sandbox_fill import Fill, fill_schema
+from coursegen.providers._sandbox_phrases import phrases_for
 
 SANDBOX = "sandbox"
-SCHEMA_MARKER = "JSON schema of the answer:\n"  # what json_mode appends (structured.py)
 TOKEN_CHARS = 4  # a "token" of the sandbox: a few characters, as a BPE tokeniser has them
 _DATA_RE = re.compile(r"<course_data>\n(.*?)\n</course_data>", re.S)
 # "exactly 5" / "ровно 5", else the low end of "4 to 8" / "от 4 до 8".
@@ -172,7 +172,7 @@ def _requested_schema(
         if isinstance(response_format.get("schema"), dict):
             return dict(response_format["schema"])
     for message in reversed(messages):
-        _, marker, rest = str(message.content).rpartition(SCHEMA_MARKER)
+        _, marker, rest = str(message.content).rpartition(JSON_MODE_SCHEMA_MARKER)
         if marker:
             schema, _ = json.JSONDecoder().raw_decode(rest)
             return dict(schema)

@@ -1,0 +1,1 @@
+"""Run a GGUF model in-process with llama.cpp: files, grammar, sampling, stops, chat model."""
