@@ -133,6 +133,9 @@ class Coursegen:
             "COURSEGEN_REQUESTS_PER_MINUTE": "1000000",
             "COURSEGEN_LLM_TIMEOUT_S": "600",
             "COURSEGEN_LOG_LEVEL": "warning",
+            # One process, as the figures so far were measured (and the probe instruments
+            # only the process it runs in); `serve` would start one worker per core.
+            "COURSEGEN_WORKERS": "1",
             **self.env,
         }
         if self.linger_ms is not None:

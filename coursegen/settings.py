@@ -97,7 +97,20 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="redis://… for scale-out fan-out.")
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8000, ge=1, le=65535)
-    max_running_jobs: int = Field(default=4, ge=1, description="Jobs one replica runs at once.")
+    max_running_jobs: int = Field(
+        default=4, ge=1, description="Jobs one replica (one worker process) runs at once."
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes of `coursegen serve` (default: one per core; 1 with the "
+        "local model, which every worker would load again).",
+    )
+    peer_dir: Path | None = Field(
+        default=None,
+        description="Set by `coursegen serve` for its workers (not by hand): the directory "
+        "where they meet to relay live events and cancels to each other.",
+    )
     lease_s: float = Field(
         default=15.0, gt=0, description="Job lease; a dead replica's jobs move after it."
     )
@@ -143,6 +156,12 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "coursegen.sqlite"
+
+    @property
+    def owns_store(self) -> bool:
+        """Whether this process alone uses the store (one SQLite process, not a worker of
+        several), so that leases it finds at start-up are its own dead ones."""
+        return not self.uses_postgres and self.peer_dir is None
 
     @property
     def uses_postgres(self) -> bool:

@@ -2,4 +2,6 @@
 
 from coursegen.cli import app
 
-app()
+# Guarded: `serve --workers N` spawns processes that import this module again.
+if __name__ == "__main__":
+    app()

@@ -19,7 +19,7 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.providers.info import describe_model
 from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.checkpointer import open_checkpointer
-from coursegen.server.jobs.wiring import open_jobs
+from coursegen.server.jobs.wiring import new_worker_id, open_jobs
 from coursegen.server.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
     mode = settings.structured_output
     info = describe_model(model, mode)
     holder = GraphHolder()
+    worker = new_worker_id()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
             async with open_checkpointer(settings) as saver:
                 holder.graph = build_graph(checkpointer=saver, model=model, mode=mode)
                 app.state.graph = holder.graph
-                async with open_jobs(settings, holder.graph, saver, model, info) as backend:
+                async with open_jobs(settings, holder.graph, saver, model, info, worker) as backend:
                     app.state.jobs = backend.jobs
                     app.state.keys, app.state.limiter = backend.keys, backend.limiter
                     threads = ThreadRegistry(backend.jobs.store, saver, settings.thread_ttl_s)
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/sources": settings.max_source_bytes + UPLOAD_OVERHEAD_BYTES},
+        worker=worker.rpartition(":")[2],  # not the host name: clients need not know it
     )
     app.include_router(health.router)
     app.include_router(courses.router)

@@ -15,15 +15,23 @@ SECURITY_HEADERS = [
 class GuardMiddleware:
     """Refuse bodies over `max_body_bytes` with 413 and add security headers to responses.
 
-    `path_limits` names paths with a limit of their own (file uploads).
+    `path_limits` names paths with a limit of their own (file uploads). `worker` names the
+    process in an `X-Coursegen-Worker` header (which of `serve --workers N` answered).
     """
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        worker: str | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.path_limits = path_limits or {}
+        self.headers = list(SECURITY_HEADERS)
+        if worker is not None:
+            self.headers.append((b"x-coursegen-worker", worker.encode()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,7 +40,7 @@ class GuardMiddleware:
 
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
         limit = self.path_limits.get(scope["path"].rstrip("/"), self.max_body_bytes)
@@ -62,6 +70,6 @@ class GuardMiddleware:
 
     async def _too_large(self, send: Send, limit: int) -> None:
         body = b'{"detail":"request body too large (limit %d bytes)"}' % limit
-        headers: list[Any] = [(b"content-type", b"application/json"), *SECURITY_HEADERS]
+        headers: list[Any] = [(b"content-type", b"application/json"), *self.headers]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

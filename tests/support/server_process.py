@@ -31,6 +31,9 @@ from tests.support.sse import SSE, iter_events, token_text
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Variables of the developer's shell that must not leak into a test server's configuration.
 _SCRUBBED_PREFIXES = ("COURSEGEN_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_")
+# New connections until the wanted worker of `serve --workers N` accepts one (the kernel
+# hands each to whichever worker accepts first).
+WORKER_TRIES = 300
 
 
 def free_port() -> int:
@@ -62,6 +65,10 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def workers(self) -> int:
+        return int(self.env.get("COURSEGEN_WORKERS", "1"))
+
+    @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -71,6 +78,8 @@ class ServerProcess:
             PYTHONUNBUFFERED="1",
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
             COURSEGEN_LOG_LEVEL="info",
+            # One process unless a test asks for more (the default is one per core).
+            COURSEGEN_WORKERS="1",
         )
         env.update(self.env)
         return env
@@ -93,6 +102,7 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: `kill()` takes its workers too
         )
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -103,7 +113,9 @@ class ServerProcess:
                         + self.log_tail()
                     )
                 with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.url}/healthz").status_code == 200:
+                    if client.get(f"{self.url}/healthz").status_code == 200 and (
+                        self.workers == 1 or self.workers_started() >= self.workers
+                    ):
                         return self
                 if time.monotonic() > deadline:
                     self.kill()
@@ -116,8 +128,14 @@ class ServerProcess:
         """`start()` without blocking the event loop (SSE readers keep reading meanwhile)."""
         return await asyncio.to_thread(self.start, timeout)
 
+    def workers_started(self) -> int:
+        """How many of this start's worker processes have finished starting (from the log)."""
+        run = self.log_text().rpartition(f"===== start {self.name} ")[2]
+        return run.count('"Application startup complete."')
+
     def kill(self) -> int | None:
-        """SIGKILL: the process dies at once, as in a crash; returns its exit status."""
+        """SIGKILL: the process and its workers die at once, as in a crash; returns its
+        exit status."""
         return self._signal(signal.SIGKILL, 10.0)
 
     def terminate(self, timeout: float = 15.0) -> int | None:
@@ -131,7 +149,11 @@ class ServerProcess:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, sig)
+            else:  # the server stops its workers itself
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -196,6 +218,8 @@ class EventReader:
     job_id: str
     events: list[SSE] = field(default_factory=list)
     connections: int = 0
+    served_by: list[str] = field(default_factory=list)  # each connection's worker
+    connected_at: list[float] = field(default_factory=list)  # time.monotonic() of each
 
     @property
     def last_id(self) -> int:
@@ -219,41 +243,64 @@ class EventReader:
         until: Callable[["EventReader"], bool] | None = None,
         max_events: int | None = None,
         timeout: float = 20.0,
+        worker: str | None = None,
     ) -> str:
         """Read one connection until it closes; return why it stopped.
 
         "closed": the server ended the stream (after a finished job's `end`).
         "stopped": `until(self)` held or `max_events` were read; this client disconnected.
         "dropped": the connection broke (the server died, for instance).
+        "elsewhere": another worker than `worker` answered; nothing was read.
         Raises TimeoutError after `timeout` seconds.
         """
         self.connections += 1
         connection = self.connections
         url = f"{base_url}/courses/{self.job_id}/events"
-        received = 0
         async with asyncio.timeout(timeout):
             try:
-                async with (
-                    httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
-                    aclosing(
-                        iter_events(
-                            client,
-                            url,
-                            last_event_id=self.last_id if self.events else None,
-                            connection=connection,
-                        )
-                    ) as stream,
-                ):
-                    async for event in stream:
-                        self.events.append(event)
-                        received += 1
-                        if (max_events is not None and received >= max_events) or (
-                            until is not None and until(self)
-                        ):
-                            return "stopped"
+                async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client:
+                    # A cheap request finds out which worker took the connection; the stream
+                    # then goes over the same kept-alive connection.
+                    if worker is not None and await _worker_of(client, base_url) != worker:
+                        self.connections -= 1  # not one of this reader's connections
+                        return "elsewhere"
+                    return await self._stream(client, url, connection, until, max_events)
             except httpx.TransportError:  # RemoteProtocolError included: a cut stream
                 return "dropped"
+
+    async def _stream(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        connection: int,
+        until: Callable[["EventReader"], bool] | None,
+        max_events: int | None,
+    ) -> str:
+        def opened(response: httpx.Response) -> None:
+            self.served_by.append(response.headers.get("x-coursegen-worker", ""))
+            self.connected_at.append(time.monotonic())
+
+        received = 0
+        last_id = self.last_id if self.events else None
+        events = iter_events(
+            client, url, last_event_id=last_id, connection=connection, opened=opened
+        )
+        async with aclosing(events) as stream:
+            async for event in stream:
+                self.events.append(event)
+                received += 1
+                if (max_events is not None and received >= max_events) or (
+                    until is not None and until(self)
+                ):
+                    return "stopped"
         return "closed"
+
+    async def read_on(self, base_url: str, worker: str, **options: Any) -> str:
+        """`read()` on one connection that `worker` (of `serve --workers N`) answers."""
+        for _ in range(WORKER_TRIES):
+            if (why := await self.read(base_url, worker=worker, **options)) != "elsewhere":
+                return why
+        raise AssertionError(f"worker {worker} answered none of {WORKER_TRIES} connections")
 
     async def read_to_end(self, base_url: str, timeout: float = 20.0) -> None:
         """Reconnect until the job's `end` event has arrived and the server closed the stream."""
@@ -290,6 +337,24 @@ def course_request(name: str, themes: int, topics: int) -> dict[str, Any]:
         "language": "en",
         "options": {"themes": themes, "topics_per_theme": topics, "review_outline": False},
     }
+
+
+async def _worker_of(client: httpx.AsyncClient, base_url: str) -> str:
+    """Which worker of `serve --workers N` took the client's connection."""
+    response = await client.get(f"{base_url}/healthz")
+    return response.headers.get("x-coursegen-worker", "")
+
+
+async def post_on(base_url: str, worker: str, path: str, body: Any = None) -> Any:
+    """POST on a connection that `worker` answers: its first GET says which one it reached,
+    and the request goes over the same kept-alive connection."""
+    for _ in range(WORKER_TRIES):
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            if await _worker_of(client, base_url) == worker:
+                response = await client.post(f"{base_url}{path}", json=body)
+                response.raise_for_status()
+                return response.json()
+    raise AssertionError(f"worker {worker} answered none of {WORKER_TRIES} connections")
 
 
 async def get_json(base_url: str, path: str) -> Any:

@@ -2,7 +2,7 @@
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +33,18 @@ async def iter_events(
     *,
     last_event_id: int | None = None,
     connection: int = 0,
+    opened: Callable[[httpx.Response], None] | None = None,
 ) -> AsyncIterator[SSE]:
     """Yield a job's events from one connection until the server closes it.
 
+    `opened` sees the response once connected (its headers: which worker answered).
     Close the generator (`contextlib.aclosing`) to disconnect early.
     """
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
     async with aconnect_sse(client, "GET", url, headers=headers) as source:
         source.response.raise_for_status()
+        if opened is not None:
+            opened(source.response)
         async for sse in source.aiter_sse():
             # Every event of the log has an id and data. httpx-sse keeps the last id (as the
             # spec says) and dispatches a data-less "event" at a heartbeat's blank line: skip

@@ -18,6 +18,7 @@ from coursegen.server.apikeys import ApiKeyStore
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.manager import JobManager
+from coursegen.server.jobs.peer_broker import PeerBroker
 from coursegen.server.jobs.runner import JobRunner
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
@@ -62,10 +63,24 @@ def job_store(settings: Settings) -> SqlJobStore:
     return SqliteJobStore(settings.sqlite_path, settings.sqlite_busy_timeout_s)
 
 
+def new_worker_id() -> str:
+    """A name for this process's worker, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+def event_broker(settings: Settings, worker: str) -> LocalBroker:
+    """Redis when configured; else the other workers of this `serve` (if any) over sockets."""
+    if settings.redis_url:
+        return RedisBroker(settings.redis_url, worker)
+    if settings.peer_dir is not None:
+        return PeerBroker(settings.peer_dir, worker.rpartition(":")[2])
+    return LocalBroker()
+
+
 async def webhook_sender(settings: Settings, store: SqlJobStore, worker: str) -> WebhookSender:
     """This replica's webhook loop, configured by the settings."""
     deliveries = DeliveryStore(store)
-    if not settings.uses_postgres:
+    if settings.owns_store:
         await deliveries.release_all()
     secret = settings.webhook_secret
     config = SenderConfig(
@@ -95,18 +110,19 @@ async def open_jobs(
     checkpointer: BaseCheckpointSaver,
     model: BaseChatModel,
     model_info: ModelInfo,
+    worker: str | None = None,
 ) -> AsyncIterator[Backend]:
     """Start the store, broker and this replica's worker; drain and close them on exit.
 
     The broker starts once the worker exists: it hands the worker the control messages.
     """
-    worker = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    worker = worker or new_worker_id()
     store = job_store(settings)
     await store.setup()
     sources = source_store(store)
     await sources.setup()
-    broker = RedisBroker(settings.redis_url, worker) if settings.redis_url else LocalBroker()
-    if not settings.uses_postgres:
+    broker = event_broker(settings, worker)
+    if settings.owns_store:
         await store.release_all()  # one process owns the SQLite file: its old leases are void
     regenerate = make_regenerate_builder(model, settings.structured_output).compile(
         checkpointer=checkpointer
