@@ -34,7 +34,9 @@ class Worker:
     def __init__(self, peer_dir: Path, name: str) -> None:
         self.broker = PeerBroker(peer_dir, name)
         self.controls: list[dict[str, Any]] = []
-        self.broker.on_control = self._on_control
+
+    async def start(self) -> None:
+        await self.broker.start(self._on_control)
 
     async def _on_control(self, message: dict[str, Any]) -> None:
         self.controls.append(message)
@@ -45,7 +47,7 @@ async def workers(peer_dir: Path) -> AsyncIterator[list[Worker]]:
     started = []
     for name in ("a", "b", "c"):
         worker = Worker(peer_dir, name)
-        await worker.broker.start()
+        await worker.start()
         started.append(worker)
     yield started
     for worker in started:
@@ -88,7 +90,7 @@ async def test_a_stopped_worker_is_forgotten_and_a_dead_ones_socket_skipped(
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(dead))
     late = Worker(peer_dir, "late")
-    await late.broker.start()
+    await late.start()
     try:
         assert late.broker.peer_names() == ["a", "b"]
         assert not dead.exists()
@@ -101,7 +103,7 @@ async def test_a_stopped_worker_is_forgotten_and_a_dead_ones_socket_skipped(
 
 async def test_workers_starting_together_find_each_other_and_send_once(peer_dir: Path) -> None:
     together = [Worker(peer_dir, name) for name in ("x", "y", "z")]
-    await asyncio.gather(*(w.broker.start() for w in together))
+    await asyncio.gather(*(w.start() for w in together))
     try:
         await wait_until(
             lambda: all(len(w.broker.peer_names()) == 2 for w in together), 5, "a full mesh"
@@ -140,7 +142,7 @@ async def test_batches_go_only_to_workers_that_follow_the_job(
 
         # A worker that starts now learns in the hello what b follows.
         late = Worker(peer_dir, "late")
-        await late.broker.start()
+        await late.start()
         try:
             await late.broker.publish("job1", events(2, 1))
             assert await asyncio.wait_for(on_b.get(), 5) == events(2, 1)
