@@ -44,11 +44,18 @@ def package_of(module: str, graph: dict[str, set[str]]) -> str:
     return module if is_package else module.rpartition(".")[0]
 
 
+# The application factory assembles the routers, which stand on the server's other modules:
+# an edge down from the one module that builds the app is not a cycle a reader has to untangle.
+COMPOSITION_ROOTS = {"coursegen.server.app"}
+
+
 def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     """Packages as nodes; `a -> b` when a module directly in `a` imports one directly in `b`.
     A package's `__init__` re-exporting its own modules is not an edge to itself."""
     packages: dict[str, set[str]] = {}
     for module, deps in graph.items():
+        if module in COMPOSITION_ROOTS:
+            continue
         source = package_of(module, graph)
         targets = {package_of(dep, graph) for dep in deps} - {source}
         packages.setdefault(source, set()).update(targets)
@@ -122,6 +129,12 @@ def test_no_import_cycle_between_packages() -> None:
         ("coursegen.graph", "coursegen.server"),
         ("coursegen.server", "coursegen.cli"),
         ("coursegen.client", "coursegen.server"),
+        ("coursegen.server.jobs", "coursegen.server.routes"),
+        ("coursegen.server.jobs", "coursegen.server.webhooks"),
+        ("coursegen.server.jobs", "coursegen.server.wiring"),
+        ("coursegen.server.core", "coursegen.server.jobs"),
+        ("coursegen.server.sources", "coursegen.server.jobs"),
+        ("coursegen.server.webhooks", "coursegen.server.routes"),
     ],
 )
 def test_lower_layers_do_not_import_upper_ones(lower: str, upper: str) -> None:

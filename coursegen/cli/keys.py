@@ -20,7 +20,7 @@ app.add_typer(keys_app, name="keys")
 
 def with_keys(work: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
     """Open the configured database (COURSEGEN_DATA_DIR or COURSEGEN_DATABASE_URL) for `work`."""
-    from coursegen.server.jobs.wiring import job_store
+    from coursegen.server.wiring import job_store
     from coursegen.settings import get_settings
 
     async def run() -> T:

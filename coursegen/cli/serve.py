@@ -56,7 +56,7 @@ def serve(
 
 
 def _uvicorn_options(settings: "Settings") -> dict[str, Any]:
-    from coursegen.server.logs import configure_logging
+    from coursegen.server.core.logs import configure_logging
 
     return {
         "host": settings.host,

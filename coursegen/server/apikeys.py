@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from coursegen.server.db import Database
+from coursegen.server.core.db import Database
 
 KEY_PREFIX = "cgk_"
 LOCAL_OWNER = "local"

@@ -18,15 +18,15 @@ from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.providers.info import describe_model
 from coursegen.providers.loading import ModelOptions, load_chat_model
-from coursegen.server.checkpointer import open_checkpointer
-from coursegen.server.jobs.wiring import new_worker_id, open_jobs
-from coursegen.server.metrics import metrics_app, metrics_text, observe_call
+from coursegen.server.core.checkpointer import open_checkpointer
+from coursegen.server.core.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.request_guard import RequestGuardMiddleware
 from coursegen.server.routes import courses, health, sources, web, webhooks
 from coursegen.server.routes.langserve import mount_langserve
 from coursegen.server.threads import ThreadRegistry
+from coursegen.server.wiring import new_worker_id, open_jobs
 from coursegen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

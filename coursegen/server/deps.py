@@ -6,10 +6,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from coursegen.server.apikeys import LOCAL_OWNER, ApiKey, ApiKeyStore
+from coursegen.server.core.limits import RateLimiter, RunSlots
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.store import SqlJobStore
-from coursegen.server.limits import RateLimiter, RunSlots
 from coursegen.server.threads import ThreadRegistry
 from coursegen.settings import Settings
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from coursegen.server.db import Database
+from coursegen.server.core.db import Database
 
 log = logging.getLogger(__name__)
 SCHEMA = [

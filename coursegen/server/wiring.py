@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from coursegen.graph.graph import make_regenerate_builder
 from coursegen.providers.info import ModelInfo
 from coursegen.server.apikeys import ApiKeyStore
+from coursegen.server.core.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.jobs.broker import LocalBroker, RedisBroker
 from coursegen.server.jobs.eventwriter import EventWriter
 from coursegen.server.jobs.manager import JobManager
@@ -23,7 +24,6 @@ from coursegen.server.jobs.runner import JobRunner
 from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
-from coursegen.server.limits import RateLimiter, RedisRateLimiter
 from coursegen.server.sources.dialects import source_store
 from coursegen.server.webhooks.deliveries import DeliveryStore
 from coursegen.server.webhooks.sender import SenderConfig, WebhookSender

@@ -4,11 +4,11 @@ import os
 
 from coursegen.providers.loading import ModelOptions, load_chat_model, resolve_model_spec
 from coursegen.server.apikeys import ApiKeyStore
-from coursegen.server.checkpointer import open_checkpointer
-from coursegen.server.jobs.wiring import check_exposure, job_store
+from coursegen.server.core.checkpointer import open_checkpointer
 from coursegen.server.sources.dialects import source_store
 from coursegen.server.threads import ThreadRegistry
 from coursegen.server.webhooks.deliveries import DeliveryStore
+from coursegen.server.wiring import check_exposure, job_store
 from coursegen.settings import Settings
 
 LOCAL_PROVIDERS = ("local", "llamacpp")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coursegen.server.logs import JsonFormatter, current_job
+from coursegen.server.core.logs import JsonFormatter, current_job
 from coursegen.settings import Settings
 from tests.support.jobs import create, wait_status
 from tests.support.keys import make_key

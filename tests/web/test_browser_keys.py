@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(30)]
 @pytest.fixture
 async def api_key(settings: Settings) -> str:
     """A key in the app's database, made before the app starts (so keys are required)."""
-    from coursegen.server.jobs.wiring import job_store
+    from coursegen.server.wiring import job_store
 
     store = job_store(settings)
     await store.setup()

@@ -1,1 +1,1 @@
-"""What every part of the server stands on: the database protocol, metrics, logs, checkpoints, limits."""
+"""The server's foundations: database protocol, metrics, logs, checkpoints, limits."""

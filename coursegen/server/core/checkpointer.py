@@ -73,7 +73,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
         return
     import aiosqlite
 
-    from coursegen.server._sqlite_saver import PatientSqliteSaver
+    from coursegen.server.core._sqlite_saver import PatientSqliteSaver
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The same busy timeout as the job store's connection: a lock one of them waits out does

@@ -23,3 +23,7 @@ class Database(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """Open a transaction (serialised on SQLite, pooled on PostgreSQL)."""
         ...
+
+    def for_update(self) -> str:
+        """The clause that locks the selected rows (`FOR UPDATE` on PostgreSQL, none on SQLite)."""
+        ...

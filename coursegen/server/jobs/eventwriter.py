@@ -4,7 +4,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from coursegen.server import metrics
+from coursegen.server.core import metrics
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import Event
 from coursegen.server.jobs.store import Batch, LeaseLost, SqlJobStore

@@ -5,7 +5,7 @@ import contextlib
 import logging
 from typing import Any
 
-from coursegen.server import metrics
+from coursegen.server.core import metrics
 from coursegen.server.jobs.models import Job
 from coursegen.server.jobs.runner import JobRunner
 from coursegen.server.jobs.stops import StopReason, stop

@@ -7,7 +7,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from coursegen.server.db import Tx
+from coursegen.server.core.db import Tx
 from coursegen.server.jobs.store import SqlJobStore
 
 

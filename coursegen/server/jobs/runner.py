@@ -18,7 +18,8 @@ from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.names import Stage
 from coursegen.providers.info import ModelInfo
 from coursegen.quality.report import build_report
-from coursegen.server import metrics
+from coursegen.server.core import metrics
+from coursegen.server.core.logs import current_job
 from coursegen.server.jobs.errors import error_of, language_warning
 from coursegen.server.jobs.eventlog import JobEventLog
 from coursegen.server.jobs.eventwriter import EventWriter
@@ -26,7 +27,6 @@ from coursegen.server.jobs.models import START, Action, Job, JobStatus
 from coursegen.server.jobs.projection import initial_course
 from coursegen.server.jobs.stops import StopReason, reason_of
 from coursegen.server.jobs.store import LeaseLost
-from coursegen.server.logs import current_job
 from coursegen.server.sources.library import OwnerSources
 from coursegen.server.sources.store import SourceStore
 

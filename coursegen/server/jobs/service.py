@@ -9,8 +9,9 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.domain import CourseRequest
-from coursegen.server import metrics
-from coursegen.server.checkpointer import threads_with_prefix
+from coursegen.server.core import metrics
+from coursegen.server.core.checkpointer import threads_with_prefix
+from coursegen.server.core.limits import RunSlots
 from coursegen.server.jobs.broker import LocalBroker
 from coursegen.server.jobs.models import (
     TERMINAL,
@@ -25,7 +26,6 @@ from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.projection import initial_course
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.jobs.subscribe import follow
-from coursegen.server.limits import RunSlots
 from coursegen.server.sources.store import SourceStore
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from coursegen.server.db import Tx
+from coursegen.server.core.db import Tx
 from coursegen.server.jobs.append import AppendPlan, Batch, LeaseLost
 from coursegen.server.jobs.models import Event
 from coursegen.server.jobs.store import SqlJobStore

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from coursegen.server.db import Tx
+from coursegen.server.core.db import Tx
 from coursegen.server.jobs import outbox
 from coursegen.server.jobs.append import AppendPlan, Batch, LeaseLost
 from coursegen.server.jobs.models import Event, Job

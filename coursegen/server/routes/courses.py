@@ -15,8 +15,9 @@ from coursegen.exports import export_course
 from coursegen.names import ExportName
 from coursegen.quality.model import QualityReport
 from coursegen.quality.report import build_report
-from coursegen.server import metrics
 from coursegen.server.apikeys import ApiKey
+from coursegen.server.core import metrics
+from coursegen.server.core.limits import BUSY_RETRY_AFTER_S, too_many
 from coursegen.server.deps import (
     ApiKeyDep,
     JobDep,
@@ -41,7 +42,6 @@ from coursegen.server.jobs.models import (
 from coursegen.server.jobs.outbox import WebhookTarget
 from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, JobService
 from coursegen.server.jobs.store import TooManyJobs
-from coursegen.server.limits import BUSY_RETRY_AFTER_S, too_many
 from coursegen.server.routes.errors import errors
 from coursegen.server.routes.sse import HEARTBEAT_S, MAX_EVENT_ID, SSE_SEP, encode_event
 from coursegen.server.webhooks.choose import job_webhook

@@ -19,8 +19,8 @@ from coursegen.graph.budget import BudgetExceeded
 from coursegen.graph.grounding import SOURCES_KEY
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.names import STAGES, Stage
-from coursegen.server import metrics
 from coursegen.server.apikeys import LOCAL_OWNER
+from coursegen.server.core import metrics
 from coursegen.server.deps import OwnerDep, get_limiter, get_runs, get_service, get_threads
 from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.errors import errors

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from coursegen.server.jobs.store import SqlJobStore
+from coursegen.server.core.db import Database
 
 COLUMNS = (
     "id, job_id, type, url, key_id, status, stage, progress, usage, error, state, attempts, "
@@ -29,7 +29,7 @@ class Attempt:
 class DeliveryStore:
     """The webhook outbox in the job store, shared by every replica."""
 
-    def __init__(self, db: SqlJobStore) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def _skip_locked(self) -> str:

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from coursegen.server.db import Database
+from coursegen.server.core.db import Database
 from coursegen.server.webhooks.signing import new_secret
 
 

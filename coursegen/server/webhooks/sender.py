@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from coursegen.server import metrics
+from coursegen.server.core import metrics
 from coursegen.server.webhooks import schedule
 from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
 from coursegen.server.webhooks.keys import KeyWebhooks

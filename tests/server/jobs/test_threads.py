@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 
 from coursegen.server.app import create_app
-from coursegen.server.checkpointer import open_checkpointer, threads_with_prefix
+from coursegen.server.core.checkpointer import open_checkpointer, threads_with_prefix
 from coursegen.server.routes.langserve import thread_key
 from coursegen.settings import Settings
 from tests.support.backends import Backend
