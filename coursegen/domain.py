@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     StrictBool,
     WithJsonSchema,
+    create_model,
     field_validator,
 )
 
@@ -217,7 +218,7 @@ class TermDefinition(_Output):
     definition: str = Field(min_length=1, description="One or two sentences defining it.")
 
 
-class TopicContent(_Output):
+class _Lesson(_Output):
     """The learning material of one topic."""
 
     body_markdown: str = Field(min_length=1, description="The lesson in Markdown.")
@@ -229,12 +230,25 @@ class TopicContent(_Output):
     definitions: list[TermDefinition] = Field(
         default_factory=list, description="Definitions of the key terms this topic introduces."
     )
+
+
+class TopicContent(_Lesson):
+    """The learning material of one topic."""
+
     citations: list[CitedQuote] = Field(
         default_factory=list,
         description="The source passages the lesson cites as [n]; empty without passages.",
         # Left out of dumps when empty: a course without sources reads as it did before.
         exclude_if=lambda cited: not cited,
     )
+
+
+# What a content call without source passages is asked for: TopicContent (the same name,
+# so a model and its logs see one stage) without `citations`. Offered the field, a model
+# fills it with citations of nothing, and every one is then counted as dropped.
+UncitedContent: type[_Lesson] = create_model(
+    "TopicContent", __base__=_Lesson, __doc__=TopicContent.__doc__
+)
 
 
 class PolishedTopic(_Output):

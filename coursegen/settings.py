@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     source_top_k: int = Field(
         default=5, ge=1, le=20, description="Source passages each lesson prompt receives."
     )
+    embeddings: str | None = Field(
+        default=None,
+        description="Embeddings model for hybrid source search (openai:text-embedding-3-small, "
+        "or a name the embeddings server knows); unset: full-text search alone.",
+    )
+    embeddings_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible server of the embeddings model (…/v1); unset: "
+        "COURSEGEN_BASE_URL.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     allowed_hosts: list[str] = Field(
         default_factory=list,

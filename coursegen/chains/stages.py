@@ -23,6 +23,7 @@ from coursegen.domain import (
     ThemeTopics,
     TopicContent,
     TopicOutline,
+    UncitedContent,
 )
 from coursegen.names import StructuredMode
 from coursegen.prompts import (
@@ -323,8 +324,33 @@ def build_coverage_chain(
 def build_content_chain(
     model: BaseChatModel, mode: StructuredMode = "json_schema"
 ) -> Runnable[ContentInput, StageResult[TopicContent]]:
-    """Chain: ContentInput -> StageResult[TopicContent]."""
-    return _chain(content_prompt, model, TopicContent, ContentInput, mode, "content")
+    """Chain: ContentInput -> StageResult[TopicContent]; only a call with source passages is
+    offered the `citations` field."""
+    cited = _chain(content_prompt, model, TopicContent, ContentInput, mode, "content")
+    uncited = _chain(content_prompt, model, UncitedContent, ContentInput, mode, "content")
+
+    def pick(value: Any) -> tuple[Runnable, bool]:
+        return (cited, True) if ContentInput.model_validate(value).passages else (uncited, False)
+
+    def typed(result: StageResult[Any]) -> StageResult[TopicContent]:
+        output = TopicContent.model_validate(result.output.model_dump())
+        return StageResult[TopicContent](output=output, usage=result.usage)
+
+    def run(value: Any, config: RunnableConfig) -> StageResult[TopicContent]:
+        chain, has_citations = pick(value)
+        result = chain.invoke(value, config)
+        return result if has_citations else typed(result)
+
+    async def arun(value: Any, config: RunnableConfig) -> StageResult[TopicContent]:
+        chain, has_citations = pick(value)
+        result = await chain.ainvoke(value, config)
+        return result if has_citations else typed(result)
+
+    return (
+        RunnableLambda(run, afunc=arun)
+        .with_types(input_type=ContentInput, output_type=StageResult[TopicContent])
+        .with_config(run_name="content")
+    )
 
 
 def build_polish_chain(

@@ -25,6 +25,7 @@ from coursegen.server.jobs.service import JobService
 from coursegen.server.jobs.sqlite_store import SqliteJobStore
 from coursegen.server.jobs.store import SqlJobStore
 from coursegen.server.sources.dialects import source_store
+from coursegen.server.sources.embedder import source_embedder
 from coursegen.server.webhooks.deliveries import DeliveryStore
 from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
 from coursegen.settings import Settings
@@ -119,7 +120,7 @@ async def open_jobs(
     worker = worker or new_worker_id()
     store = job_store(settings)
     await store.setup()
-    sources = source_store(store)
+    sources = source_store(store, source_embedder(settings))
     await sources.setup()
     broker = event_broker(settings, worker)
     if settings.owns_store:

@@ -41,7 +41,7 @@ def document_passage(document: Document) -> Passage:
 
 
 class SourceRetriever(BaseRetriever):
-    """Top-`k` passages of a source search (full-text, BM25 or ts_rank) as documents.
+    """Top-`k` passages of a source search (full text, or hybrid with embeddings) as documents.
 
     The stores are asynchronous: use `ainvoke` (or an async chain); `invoke` is refused.
     """

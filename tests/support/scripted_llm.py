@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from fakes.openai_requests import course_data, schema_name, sent_schema
+from tests.support.embeddings import embed, encode
 
 
 @dataclass
@@ -221,7 +222,8 @@ def same_english_lesson(call: Call) -> Reply:
 
 
 class ScriptedLLM:
-    """An OpenAI-compatible `/v1/chat/completions` endpoint on 127.0.0.1, run in a thread.
+    """An OpenAI-compatible `/v1/chat/completions` (and `/v1/embeddings`) endpoint on
+    127.0.0.1, run in a thread.
 
     `script(call)` may return an answer (dict or raw text), a `Fault`, or None for the
     default schema-valid answer. Answers stream in `chunk_chars`-sized pieces with
@@ -255,6 +257,10 @@ class ScriptedLLM:
         self.token_s = token_s
         self.chunk_chars = chunk_chars
         self.calls: list[Call] = []
+        self.embedded: list[str] = []
+        """Every text `/v1/embeddings` was asked to embed, in order."""
+        self.embeddings_status = 200
+        """Set to an error status to make `/v1/embeddings` fail with it."""
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -273,6 +279,35 @@ class ScriptedLLM:
             self._attempts.clear()
 
     # --- HTTP -----------------------------------------------------------------------
+    async def _embeddings(self, request: Request) -> Response:
+        """`/v1/embeddings`: deterministic vectors (tests/support/embeddings.py)."""
+        body = await request.json()
+        if self.embeddings_status != 200:
+            error = {"error": {"message": "scripted embeddings failure"}}
+            return JSONResponse(error, status_code=self.embeddings_status)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if not all(isinstance(t, str) for t in texts):  # token ids: a real server decodes them
+            return JSONResponse({"error": {"message": "send text, not tokens"}}, status_code=400)
+        with self._lock:
+            self.embedded.extend(texts)
+        fmt = body.get("encoding_format") or "float"
+        data = [
+            {"object": "embedding", "index": i, "embedding": encode(embed(t), fmt)}
+            for i, t in enumerate(texts)
+        ]
+        tokens = sum(len(t.split()) for t in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage}
+        )
+
+    def routes(self) -> list[Route]:
+        """The server's endpoints: chat completions and embeddings."""
+        return [
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+        ]
+
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
         with self._lock:
@@ -415,7 +450,7 @@ class ScriptedLLM:
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> "ScriptedLLM":
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        app = Starlette(routes=self.routes())
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -454,7 +489,7 @@ def main() -> None:
     llm = ScriptedLLM(token_s=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
     if len(sys.argv) > 1:
         llm.port = int(sys.argv[1])
-    app = Starlette(routes=[Route("/v1/chat/completions", llm._chat, methods=["POST"])])
+    app = Starlette(routes=llm.routes())
     uvicorn.run(app, host="127.0.0.1", port=llm.port or 8900, log_level="warning")
 
 

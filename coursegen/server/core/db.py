@@ -20,6 +20,11 @@ class Database(Protocol):
     store, so that the store can depend on them without a cycle.
     """
 
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`: the SQL the tables beside the jobs must write."""
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """Open a transaction (serialised on SQLite, pooled on PostgreSQL)."""
         ...

@@ -35,6 +35,8 @@ class _PostgresTx:
 class PostgresJobStore(SqlJobStore):
     """Jobs and events in PostgreSQL, beside the LangGraph Postgres checkpoints."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, max_size: int = 10) -> None:
         self.pool = AsyncConnectionPool(
             url,

@@ -39,6 +39,8 @@ class SqliteJobStore(SqlJobStore):
     statements, one hop between the threads instead of five).
     """
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s

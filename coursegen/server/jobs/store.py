@@ -4,7 +4,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 from coursegen.server.core.db import Tx
 from coursegen.server.jobs import outbox
@@ -32,6 +32,8 @@ def _admit(jobs: int, reserved: int, max_active: int) -> None:
 
 class SqlJobStore(ABC):
     """Jobs and events on a SQL database; subclasses bring the connection and dialect."""
+
+    dialect: ClassVar[str]
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Tx]:

@@ -44,6 +44,7 @@ from coursegen.server.jobs.service import IdempotencyKeyReused, JobConflict, Job
 from coursegen.server.jobs.store import TooManyJobs
 from coursegen.server.routes.errors import errors
 from coursegen.server.routes.sse import HEARTBEAT_S, MAX_EVENT_ID, SSE_SEP, encode_event
+from coursegen.server.sources.checks import check_sources
 from coursegen.server.webhooks.choose import job_webhook
 from coursegen.server.webhooks.keys import KeyWebhooks
 from coursegen.server.webhooks.targets import TargetRefused
@@ -261,20 +262,7 @@ async def delete_course(job: JobDep, service: ServiceDep) -> Response:
 
 async def _check_sources(service: ServiceDep, owner: str, request: CourseRequest) -> None:
     """422, shaped like any other, when a source id is unknown or another owner's."""
-    if not request.sources or service.sources is None:
-        return
-    missing = await service.sources.missing(owner, request.sources)
-    if missing:
-        errors = [
-            {
-                "type": "value_error",
-                "loc": ("body", "sources", request.sources.index(i)),
-                "msg": f"no source {i} among the caller's",
-                "input": i,
-            }
-            for i in missing
-        ]
-        raise RequestValidationError(errors)
+    await check_sources(service.sources, owner, request.sources, ("body", "sources"))
 
 
 async def _webhook(

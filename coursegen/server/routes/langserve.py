@@ -25,6 +25,7 @@ from coursegen.server.deps import OwnerDep, get_limiter, get_runs, get_service, 
 from coursegen.server.form_schema import form_friendly
 from coursegen.server.routes.errors import errors
 from coursegen.server.serialization import GraphAwareSerializer
+from coursegen.server.sources.checks import check_sources
 from coursegen.server.sources.library import OwnerSources
 
 THREAD_HEADER = "x-thread-id"
@@ -67,6 +68,16 @@ async def run_inputs(request: Request) -> list[Any]:
     return inputs
 
 
+async def _check_run_sources(request: Request, owner: str, inputs: list[Any]) -> None:
+    """422, as `POST /courses` answers, for a source id that is not one of the caller's."""
+    batch = request.url.path.endswith("/batch")
+    for n, value in enumerate(inputs):
+        ids = value.get("sources") if isinstance(value, dict) else None
+        if isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids):
+            loc = ("body", "inputs", n, "sources") if batch else ("body", "input", "sources")
+            await check_sources(get_service(request).sources, owner, ids, loc)
+
+
 def _asks_review(value: Any) -> bool:
     options = value.get("options") if isinstance(value, dict) else None
     return isinstance(options, dict) and options.get("review_outline") is True
@@ -86,7 +97,10 @@ async def authorize(request: Request, owner: OwnerDep) -> AsyncIterator[None]:
     if request.url.path.rsplit("/", 1)[-1] not in RUN_ENDPOINTS:
         yield
         return
-    runs, slots = max(1, len(await run_inputs(request))), get_runs(request)
+    inputs = await run_inputs(request)
+    if request.url.path.startswith("/course/"):
+        await _check_run_sources(request, owner, inputs)
+    runs, slots = max(1, len(inputs)), get_runs(request)
     await slots.acquire(owner, runs)
     try:
         yield

@@ -38,6 +38,7 @@ def _read(filename: str, media_type: str | None, data: bytes) -> tuple[ParsedSou
     response_model=SourceInfo,
     responses={
         **errors(400, 403, 413, 429, 503),
+        502: {"description": "The embeddings model (COURSEGEN_EMBEDDINGS) failed."},
         415: {"description": f"Not a supported format: {SUPPORTED}."},
         422: {"description": "Empty, unreadable or encrypted file (or no `file` field)."},
     },
@@ -48,7 +49,8 @@ async def upload_source(
     store: SourcesDep,
     owner: WriterDep,
 ) -> SourceInfo:
-    """Upload a document (multipart, field `file`); it is parsed, chunked and indexed."""
+    """Upload a document (multipart, field `file`); it is parsed, chunked and indexed (and
+    its passages embedded, when an embeddings model is configured)."""
     limit = request.app.state.settings.max_source_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -61,9 +63,12 @@ async def upload_source(
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
     sample = " ".join(c.text for c in chunks[:3])[:3000]
     language = detect_language(sample) if sample else "en"
-    return await store.add(
-        owner, parsed, chunks, filename=filename, size=len(data), language=language
-    )
+    try:
+        return await store.add(
+            owner, parsed, chunks, filename=filename, size=len(data), language=language
+        )
+    except SourceError as exc:  # the embeddings model failed (502)
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
 
 
 @router.get("", response_model=SourcePage)

@@ -1,7 +1,8 @@
-"""Implement the source store's full-text index for SQLite (FTS5) and PostgreSQL (tsvector)."""
+"""Implement the source store's full-text indexes: SQLite (FTS5) and PostgreSQL (tsvector)."""
 
-from coursegen.server.jobs.store import SqlJobStore, Tx
+from coursegen.server.core.db import Database, Tx
 from coursegen.server.sources.store import SourceStore, passage, query_words
+from coursegen.sources.embeddings import Embedder
 from coursegen.sources.models import Chunk, Passage
 
 _SOURCES = """CREATE TABLE IF NOT EXISTS coursegen_sources (
@@ -19,6 +20,15 @@ _CHUNK_INSERT = (
     "INSERT INTO coursegen_source_chunks (source_id, idx, page, heading, text{extra}) "
     "VALUES (?, ?, ?, ?, ?{marks})"
 )
+# One layout on both: a chunk's float32 vector as bytes, under the chunk's seq (vectors.py).
+_VECTORS = """CREATE TABLE IF NOT EXISTS coursegen_source_vectors (
+    seq {key}, source_id TEXT NOT NULL, model TEXT NOT NULL, embedding {bytes} NOT NULL)"""
+_VECTORS_BY_SOURCE = (
+    "CREATE INDEX IF NOT EXISTS coursegen_source_vectors_source "
+    "ON coursegen_source_vectors (source_id, model)"
+)
+
+
 # Text-search configurations a stock PostgreSQL has, by ISO 639-1 code.
 PG_CONFIGS = {
     "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "da": "danish",
@@ -36,7 +46,12 @@ def text_search_config(language: str) -> str:
 
 
 class SqliteSourceStore(SourceStore):
-    """Sources in the SQLite file; FTS5 with BM25 ranking (diacritics folded)."""
+    """Sources in the SQLite file; FTS5 with BM25 ranking (diacritics folded).
+
+    Vectors are float32 BLOBs in the same file (vectors.py). sqlite-vec's `vec0` would scan
+    the same way, but it is a loadable extension and interpreters built without
+    `enable_load_extension` (pyenv's default build, this project's CI) cannot load it.
+    """
 
     schema = [  # noqa: RUF012 - the abstract property, as a constant
         _SOURCES,
@@ -47,6 +62,9 @@ class SqliteSourceStore(SourceStore):
         _CHUNKS_BY_SOURCE,
         "CREATE VIRTUAL TABLE IF NOT EXISTS coursegen_source_fts USING fts5("
         "heading, text, tokenize = 'unicode61 remove_diacritics 2')",
+        # Always there (it costs nothing): a source embedded once is deleted whole later.
+        _VECTORS.format(key="INTEGER PRIMARY KEY", bytes="BLOB"),
+        _VECTORS_BY_SOURCE,
     ]
 
     async def _index(self, tx: Tx, source_id: str, language: str, chunks: list[Chunk]) -> None:
@@ -84,7 +102,11 @@ class SqliteSourceStore(SourceStore):
 
 
 class PostgresSourceStore(SourceStore):
-    """Sources in PostgreSQL; a tsvector per chunk in its language's configuration."""
+    """Sources in PostgreSQL; a tsvector per chunk in its language's configuration.
+
+    Vectors are float32 bytes in a `bytea` column, searched as on SQLite (vectors.py): pgvector
+    would need an extension on the database server, and Debian bookworm packages none.
+    """
 
     schema = [  # noqa: RUF012 - the abstract property, as a constant
         _SOURCES,
@@ -95,6 +117,12 @@ class PostgresSourceStore(SourceStore):
         _CHUNKS_BY_SOURCE,
         "CREATE INDEX IF NOT EXISTS coursegen_source_chunks_tsv "
         "ON coursegen_source_chunks USING GIN (tsv)",
+        # Deleting a source deletes its vectors (store.py); the key cascades all the same.
+        _VECTORS.format(
+            key="BIGINT PRIMARY KEY REFERENCES coursegen_source_chunks (seq) ON DELETE CASCADE",
+            bytes="BYTEA",
+        ),
+        _VECTORS_BY_SOURCE,
     ]
 
     async def _index(self, tx: Tx, source_id: str, language: str, chunks: list[Chunk]) -> None:
@@ -109,7 +137,7 @@ class PostgresSourceStore(SourceStore):
         )
 
     async def _unindex(self, tx: Tx, source_id: str) -> None:
-        return None  # the tsvector lives in the chunk row and goes with it
+        return None  # the tsvector lives in the chunk row
 
     def _match(self, words: list[str]) -> str:
         return " | ".join(words)
@@ -126,7 +154,7 @@ class PostgresSourceStore(SourceStore):
             "ORDER BY score DESC, c.source_id, c.idx LIMIT ?"
         )
 
-    async def search(self, owner: str, ids: list[str], query: str, k: int) -> list[Passage]:
+    async def lexical_search(self, owner: str, ids: list[str], query: str, k: int) -> list[Passage]:
         """Search the sources of each text-search configuration apart, then merge by rank."""
         words = query_words(query)
         if not ids or not words or k < 1:
@@ -150,10 +178,8 @@ def _pg_row(source_id: str, config: str, c: Chunk) -> tuple[object, ...]:
     return (*chunk, config, c.heading, config, c.text)
 
 
-def source_store(jobs: SqlJobStore) -> SourceStore:
-    """The source store on the job store's database."""
-    from coursegen.server.jobs.sqlite_store import SqliteJobStore
-
-    if isinstance(jobs, SqliteJobStore):
-        return SqliteSourceStore(jobs)
-    return PostgresSourceStore(jobs)
+def source_store(jobs: Database, embedder: Embedder | None = None) -> SourceStore:
+    """The source store on the job store's database (hybrid search with an embedder)."""
+    if jobs.dialect == "sqlite":
+        return SqliteSourceStore(jobs, embedder)
+    return PostgresSourceStore(jobs, embedder)

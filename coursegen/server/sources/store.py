@@ -4,24 +4,37 @@ SQLite: an FTS5 table ranked by BM25, in the same file as the jobs. PostgreSQL: 
 column under a GIN index, built with the text-search configuration of the source's language
 ('simple' where PostgreSQL has none), ranked by ts_rank_cd. Both go through the job store's
 transactions, so they share its connection (SQLite) or pool (PostgreSQL).
+
+With an embedder (COURSEGEN_EMBEDDINGS) each chunk also gets a unit vector at upload, and a
+search fuses the full-text ranking with the vector ranking by reciprocal rank fusion
+(`coursegen.sources.fusion`). Vectors are float32 bytes in `coursegen_source_vectors` on
+both databases, searched exactly in numpy (vectors.py): no database extension is needed.
 """
 
+import asyncio
 import re
 import time
 import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
+import numpy as np
 import orjson
 
-from coursegen.server.jobs.store import SqlJobStore, Tx
+from coursegen.server.core.db import Database, Tx
 from coursegen.server.sources.models import SourceInfo
-from coursegen.sources.models import Chunk, ParsedSource, Passage, SourceDigest
+from coursegen.server.sources.vectors import VectorIndex
+from coursegen.sources.embeddings import Embedder
+from coursegen.sources.fusion import fuse
+from coursegen.sources.models import Chunk, ParsedSource, Passage, SourceDigest, SourceError
 
 SOURCE_COLUMNS = (
     "id, owner, title, kind, pages, chunks, filename, bytes, language, headings, created_at"
 )
 MAX_QUERY_WORDS = 32
+# Each ranking fused offers this many times `k` candidates (at least MIN_POOL): a passage
+# ranked low by one method and high by the other still reaches the fusion.
+POOL_FACTOR, MIN_POOL = 4, 20
 
 
 def query_words(query: str) -> list[str]:
@@ -49,8 +62,10 @@ def passage(row: dict[str, Any]) -> Passage:
 class SourceStore(ABC):
     """Sources of every owner; each call names the owner, and other owners' sources are absent."""
 
-    def __init__(self, jobs: SqlJobStore) -> None:
+    def __init__(self, jobs: Database, embedder: Embedder | None = None) -> None:
         self.jobs = jobs
+        self.embedder = embedder
+        self.vectors = VectorIndex()
 
     @property
     @abstractmethod
@@ -88,7 +103,8 @@ class SourceStore(ABC):
         size: int,
         language: str,
     ) -> SourceInfo:
-        """Store a parsed source and index its chunks in one transaction."""
+        """Store a parsed source and index its chunks (and their vectors) in one transaction."""
+        vectors = await self._embed(chunks)
         info = SourceInfo(
             id=uuid.uuid4().hex,
             title=parsed.title[:300],
@@ -111,7 +127,21 @@ class SourceStore(ABC):
                 [row[n] for n in names],
             )
             await self._index(tx, info.id, language, chunks)
+            if self.embedder is not None:
+                await self.vectors.store(tx, info.id, self.embedder.model, vectors)
         return info
+
+    async def _embed(self, chunks: list[Chunk]) -> list[np.ndarray]:
+        if self.embedder is None:
+            return []
+        # The heading is part of what a passage is about ("Respiration" over its paragraphs).
+        texts = [f"{c.heading}\n\n{c.text}" if c.heading else c.text for c in chunks]
+        try:
+            return await self.embedder.embed_passages(texts)
+        except Exception as exc:  # the model's failure, not the upload's: 502, never a 500
+            raise SourceError(
+                f"the embeddings model {self.embedder.model!r} failed: {exc}", status=502
+            ) from exc
 
     async def get(self, owner: str, source_id: str) -> SourceInfo | None:
         async with self.jobs.transaction() as tx:
@@ -152,6 +182,7 @@ class SourceStore(ABC):
             if not rows:
                 return False
             await self._unindex(tx, source_id)
+            await self.vectors.delete(tx, source_id)
             await tx.run("DELETE FROM coursegen_source_chunks WHERE source_id = ?", (source_id,))
             await tx.run("DELETE FROM coursegen_sources WHERE id = ?", (source_id,))
         return True
@@ -165,8 +196,55 @@ class SourceStore(ABC):
             )
         return int(rows[0]["n"])
 
+    async def vector_count(self, source_id: str) -> int:
+        """Vectors stored for a source id (whoever owns it): zero once it is deleted."""
+        async with self.jobs.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT COUNT(*) AS n FROM coursegen_source_vectors WHERE source_id = ?",
+                (source_id,),
+            )
+        return int(rows[0]["n"])
+
     async def search(self, owner: str, ids: list[str], query: str, k: int) -> list[Passage]:
-        """The `k` best passages for a query among the owner's sources `ids`, best first."""
+        """The `k` best passages for a query among the owner's sources `ids`, best first.
+
+        Full-text alone without an embedder; with one, the full-text and the vector
+        rankings fused (scores are then RRF scores, not BM25 / ts_rank).
+        """
+        if not ids or k < 1 or not query.strip():
+            return []
+        if self.embedder is None:
+            return await self.lexical_search(owner, ids, query, k)
+        embedder, pool = self.embedder, max(k * POOL_FACTOR, MIN_POOL)
+
+        async def semantic() -> list[Passage]:
+            vector = await embedder.embed_query(query)
+            async with self.jobs.transaction() as tx:
+                return await self._nearest(tx, owner, ids, embedder.model, vector, pool)
+
+        # At once: the query's embedding (a model's round trip) overlaps the full-text search,
+        # and on PostgreSQL the two searches run on two pooled connections.
+        rankings = await asyncio.gather(self.lexical_search(owner, ids, query, pool), semantic())
+        return fuse(list(rankings), k)
+
+    async def _nearest(
+        self, tx: Tx, owner: str, ids: list[str], model: str, vector: np.ndarray, n: int
+    ) -> list[Passage]:
+        """The `n` passages of the owner's sources `ids` nearest a unit vector, by cosine."""
+        score = await self.vectors.nearest(tx, owner, ids, model, vector, n)
+        if not score:
+            return []
+        found = await tx.fetch(
+            "SELECT c.seq, c.source_id, s.title, c.idx, c.text, c.heading, c.page "
+            "FROM coursegen_source_chunks c JOIN coursegen_sources s ON s.id = c.source_id "
+            f"WHERE c.seq IN ({', '.join('?' for _ in score)})",
+            tuple(score),
+        )
+        ranked = sorted(found, key=lambda r: (-score[r["seq"]], r["source_id"], r["idx"]))
+        return [passage({**r, "score": score[r["seq"]]}) for r in ranked]
+
+    async def lexical_search(self, owner: str, ids: list[str], query: str, k: int) -> list[Passage]:
+        """The `k` best passages by full-text rank alone (BM25 or ts_rank_cd), best first."""
         words = query_words(query)
         if not ids or not words or k < 1:
             return []
