@@ -10,9 +10,9 @@ from coursegen.server.apikeys import LOCAL_OWNER
 from coursegen.server.app import create_app
 from coursegen.server.sources.store import SourceStore
 from coursegen.settings import Settings
-from tests.server.conftest import wait_status
-from tests.sources.guide import AUTOMOBILE, GUIDE
 from tests.support.databases import private_postgres
+from tests.support.guide import AUTOMOBILE, GUIDE
+from tests.support.jobs import wait_status
 from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import ScriptedLLM
 

@@ -15,8 +15,8 @@ from coursegen.server.sources.store import SourceStore
 from coursegen.sources.chunk import chunk_source
 from coursegen.sources.embeddings import Embedder, EmbeddingsConfigError, load_embedder
 from coursegen.sources.parse import parse_source
-from tests.sources.guide import AUTOMOBILE, GUIDE, TIDES
 from tests.support.databases import ADMIN_URL, private_postgres
+from tests.support.guide import AUTOMOBILE, GUIDE, TIDES
 from tests.support.scripted_llm import ScriptedLLM
 
 
