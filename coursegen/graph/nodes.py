@@ -292,7 +292,8 @@ class CourseNodes:
             )
             content, citations, dropped = ground(done["output"], passages)
             usage = usage.add("content", done["usage"])
-            writer({"type": "content", **where, "content": _dump(content)})
+            cited = [_dump(c) for c in citations]  # checked: titles and pages as they stream
+            writer({"type": "content", **where, "content": _dump(content), "citations": cited})
             polish_in = PolishInput(
                 request=request, theme=theme, topic=topics.topics[j], content=content
             )

@@ -37,6 +37,8 @@ class CourseSnapshot:
             if (topic := self._topic(data)) is None:
                 return False
             topic[kind], topic["error"] = data[kind], None
+            if "citations" in data:
+                topic["citations"] = data["citations"]
         elif kind == "error" and data.get("topic") is not None:
             if (topic := self._topic(data)) is None:
                 return False

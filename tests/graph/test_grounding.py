@@ -107,3 +107,25 @@ async def test_a_resumed_run_reuses_its_retrieved_passages(
     assert len(library.searches) == 2, "the resumed run searched again"
     assert len(scripted_llm.calls_for("TopicContent")) == 2
     assert all(t.polished is not None and t.citations for t in course.themes[0].topics)
+
+
+async def test_the_content_event_carries_the_checked_citations(
+    scripted_llm: ScriptedLLM, model: BaseChatModel
+) -> None:
+    """A reader sees each reference's source title and page as the lesson arrives."""
+    scripted_llm.script = _cite_second
+    config: Any = {"configurable": {SOURCES_KEY: Library()}}
+    graph = build_graph(model=model)
+    events = [
+        event
+        async for event in graph.astream({"request": _request()}, config, stream_mode="custom")
+        if event.get("type") == "content"
+    ]
+    assert len(events) == 2
+    for event in events:
+        [citation] = event["citations"]
+        assert (citation["title"], citation["page"], citation["quote"]) == (
+            "Handbook",
+            8,
+            "never STOP",
+        )

@@ -107,6 +107,8 @@ export const handlers = {
     if (!state.writingTimer) state.writingTimer = setTimeout(flushWriting, 40);
   },
   content(d) {
+    // The checked citations (titles, pages) come with the lesson, before the course ends.
+    if (d.citations?.length) state.citations.set(`${d.theme}/${d.topic}`, d.citations);
     closeStream("content", d, "content");
   },
   polished(d) {

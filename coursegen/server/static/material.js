@@ -4,8 +4,8 @@ import { inline, markdown } from "./markdown.js";
 import { state } from "./state.js";
 
 // The topic's references, numbered as its [n] markers: each marker's quote comes with the
-// lesson; the source's title and page with the checked course (GET /courses/{id}), used only
-// where its quote is the same (a regenerated lesson may cite other passages).
+// lesson; the source's title and page with its `content` event or the checked course
+// (GET /courses/{id}), used only where the quote is the same (a regeneration may cite others).
 function references(topic, i, j, anchor) {
   const cited = topic.content?.citations || [];
   if (!cited.length) return null;
