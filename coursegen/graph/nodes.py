@@ -1,4 +1,6 @@
 """Implement the graph nodes: outline, review, topics per theme, plan, lessons, assembly."""
+# ~350 lines on purpose: one class holds every node, so the graph builder wires methods of one
+# object that shares its chain resolver; each method is one node and reads on its own.
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
