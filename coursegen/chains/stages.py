@@ -228,6 +228,16 @@ def polish_prompt(inp: PolishInput) -> PromptValue:
     return _render(POLISH, inp.request, data)
 
 
+def _named(
+    chain: Runnable, input_type: type[BaseModel], schema: type[BaseModel], name: str
+) -> Runnable:
+    """The stage's chain with its input and output types and its run name."""
+    output_type = StageResult[schema]  # type: ignore[valid-type]
+    return chain.with_types(input_type=input_type, output_type=output_type).with_config(
+        run_name=name
+    )
+
+
 def _chain(
     render: Any,
     model: BaseChatModel,
@@ -244,14 +254,8 @@ def _chain(
         # every call's rendering to a thread pool.
         return prompt(value)
 
-    return (
-        (RunnableLambda(prompt, afunc=aprompt) | structured_output(model, schema, mode))
-        .with_types(
-            input_type=input_type,
-            output_type=StageResult[schema],  # type: ignore[valid-type]
-        )
-        .with_config(run_name=name)
-    )
+    chain = RunnableLambda(prompt, afunc=aprompt) | structured_output(model, schema, mode)
+    return _named(chain, input_type, schema, name)
 
 
 def _shaped_chain(
@@ -279,14 +283,7 @@ def _shaped_chain(
     async def arun(value: Any, config: RunnableConfig) -> StageResult[Any]:
         return await shaped.ainvoke(*parts(value), config)
 
-    return (
-        RunnableLambda(run, afunc=arun)
-        .with_types(
-            input_type=input_type,
-            output_type=StageResult[schema],  # type: ignore[valid-type]
-        )
-        .with_config(run_name=name)
-    )
+    return _named(RunnableLambda(run, afunc=arun), input_type, schema, name)
 
 
 def build_outline_chain(

@@ -8,47 +8,15 @@ from typing import Any
 
 import httpx
 
-from coursegen.client._common import (
-    SETTLED,
-    Event,
-    ExportFormat,
-    Follow,
-    RetryHook,
-    SSEParser,
-    StreamClosed,
-    headers,
-    raise_for_status,
-    request_body,
-    upload_file,
-)
-from coursegen.client._common import CourseConnectionError as _Unreachable
+from coursegen.client import _common as common
+from coursegen.client._common import Event, ExportFormat, RetryHook
 
 
-class AsyncCourseClient:
-    """The async twin of CourseClient: the same methods, awaited; `events()` is async.
+class AsyncCourseClient(common.ClientCore[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+    """The async twin of CourseClient: the same methods, awaited; `events()` is async."""
 
-    `timeout` bounds each plain request; `stream_timeout` is the longest silence an event
-    stream may have (the server pings every 15 s) before it counts as dropped. A stream is
-    resumed `retries` times in a row at most, waiting `backoff_s`, 2×, 4×, … in between.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        timeout: float = 30.0,
-        *,
-        stream_timeout: float = 60.0,
-        retries: int = 5,
-        backoff_s: float = 0.5,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.retries, self.backoff_s = retries, backoff_s
-        self._stream_timeout = httpx.Timeout(timeout, read=stream_timeout)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers(api_key), timeout=timeout, transport=transport
-        )
+    def _open(self, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
 
     async def __aenter__(self) -> "AsyncCourseClient":
         return self
@@ -63,10 +31,8 @@ class AsyncCourseClient:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise _Unreachable(
-                f"cannot reach {self.base_url}: {str(exc) or type(exc).__name__}"
-            ) from exc
-        raise_for_status(response)
+            raise self._unreachable(exc) from exc
+        common.raise_for_status(response)
         return response
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -74,8 +40,9 @@ class AsyncCourseClient:
 
     async def create(self, request: Any, idempotency_key: str | None = None) -> dict[str, Any]:
         """Start a job from a CourseRequest or a dict: `{id, status, events_url}`."""
-        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return await self._json("POST", "/courses", json=request_body(request), headers=extra)
+        return await self._json(
+            "POST", "/courses", **common.create_options(request, idempotency_key)
+        )
 
     async def get(self, job_id: str) -> dict[str, Any]:
         """The job's snapshot: status, stage, progress, the course so far, usage, error."""
@@ -85,9 +52,7 @@ class AsyncCourseClient:
         self, job_id: str, approve: bool = True, outline: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Approve the outline of a job awaiting review, or continue with an edited one."""
-        body: dict[str, Any] = {"approve": approve}
-        if outline is not None:
-            body["outline"] = outline
+        body = common.review_body(approve, outline)
         return await self._json("POST", f"/courses/{job_id}/review", json=body)
 
     async def regenerate(
@@ -121,47 +86,44 @@ class AsyncCourseClient:
 
         A dropped connection is resumed with `Last-Event-ID`: no event is lost or repeated.
         """
-        state = Follow(job_id, after, self.retries, self.backoff_s, on_retry)
+        state = self._follow(job_id, after, on_retry)
         while not state.ended:
             try:
                 async with self._http.stream(
-                    "GET", state.path, headers=state.headers(), timeout=self._stream_timeout
+                    "GET", state.path, **self._stream_options(state)
                 ) as response:
                     if not response.is_success:
                         await response.aread()
                         state.check(response)
-                    parser = SSEParser()
+                    parser = common.SSEParser()
                     async for line in response.aiter_lines():
                         if (event := parser.feed(line)) is not None:
                             state.seen(event)
                             yield event
                 if not state.ended:
                     state.closed(await self.get(job_id))
-            except (httpx.TransportError, StreamClosed, _Unreachable) as exc:
+            except common.RESUMABLE as exc:
                 await asyncio.sleep(state.dropped(exc))
 
     async def wait(self, job_id: str, *, on_retry: RetryHook | None = None) -> dict[str, Any]:
         """Follow the job until its run ends or it pauses for review; return its snapshot."""
         snapshot = await self.get(job_id)
-        if snapshot["status"] in SETTLED:
+        if snapshot["status"] in common.SETTLED:
             return snapshot
         events = self.events(job_id, snapshot["last_event_id"], on_retry=on_retry)
         async with aclosing(events):
             async for event in events:
-                if event["type"] == "end" or event["data"].get("status") == "awaiting_review":
+                if common.ends_wait(event):
                     break
         return await self.get(job_id)
 
     async def list(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
         """The caller's jobs, newest first: `{items: [snapshot…], next_cursor}`."""
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return await self._json("GET", "/courses", params=params)
+        return await self._json("GET", "/courses", params=common.list_params(limit, cursor))
 
     async def add_source(self, path: str | os.PathLike[str]) -> dict[str, Any]:
         """Upload a PDF, DOCX, Markdown, HTML or text file: `{id, title, kind, pages, chunks}`."""
-        return await self._json("POST", "/sources", files=upload_file(path))
+        return await self._json("POST", "/sources", files=common.upload_file(path))
 
     async def sources(self) -> dict[str, Any]:
         """The caller's sources, newest first: `{items: [source…]}`."""

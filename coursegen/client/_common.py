@@ -1,11 +1,11 @@
-"""What the sync and async clients share: errors, the SSE parser and the resume policy."""
+"""What the sync and async clients share: settings, requests, errors, SSE and resuming."""
 
 import mimetypes
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 
 import httpx
 import orjson
@@ -49,6 +49,10 @@ class CourseStreamError(CourseClientError):
 
 class StreamClosed(Exception):
     """The server closed an event stream before the job's final `end` (or answered 5xx)."""
+
+
+# What ends one attempt at an event stream but not `events()`: it resumes after these.
+RESUMABLE = (httpx.TransportError, StreamClosed, CourseConnectionError)
 
 
 # Called before each reconnection: (consecutive failures, last event id seen, the error).
@@ -97,6 +101,79 @@ def upload_file(path: str | os.PathLike[str]) -> dict[str, tuple[str, bytes, str
 
 def headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def create_options(request: Any, idempotency_key: str | None) -> dict[str, Any]:
+    """The httpx arguments of POST /courses."""
+    extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    return {"json": request_body(request), "headers": extra}
+
+
+def review_body(approve: bool, outline: dict[str, Any] | None) -> dict[str, Any]:
+    """The body of POST /courses/{id}/review: approve, or continue with an edited outline."""
+    body: dict[str, Any] = {"approve": approve}
+    if outline is not None:
+        body["outline"] = outline
+    return body
+
+
+def list_params(limit: int, cursor: str | None) -> dict[str, Any]:
+    """The query of GET /courses."""
+    params: dict[str, Any] = {"limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    return params
+
+
+def ends_wait(event: Event) -> bool:
+    """Whether `wait()` stops following at this event: the run ended or awaits review."""
+    return event["type"] == "end" or event["data"].get("status") == "awaiting_review"
+
+
+HttpT = TypeVar("HttpT")
+TransportT = TypeVar("TransportT")
+
+
+class ClientCore(Generic[HttpT, TransportT]):
+    """The settings both clients keep; a flavour says how to open its httpx client.
+
+    `timeout` bounds each plain request; `stream_timeout` is the longest silence an event
+    stream may have (the server pings every 15 s) before it counts as dropped. A stream is
+    resumed `retries` times in a row at most, waiting `backoff_s`, 2×, 4×, … in between.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        *,
+        stream_timeout: float = 60.0,
+        retries: int = 5,
+        backoff_s: float = 0.5,
+        transport: TransportT | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries, self.backoff_s = retries, backoff_s
+        self._stream_timeout = httpx.Timeout(timeout, read=stream_timeout)
+        self._http = self._open(
+            base_url=self.base_url, headers=headers(api_key), timeout=timeout, transport=transport
+        )
+
+    def _open(self, **options: Any) -> HttpT:
+        raise NotImplementedError
+
+    def _unreachable(self, exc: httpx.TransportError) -> "CourseConnectionError":
+        return CourseConnectionError(
+            f"cannot reach {self.base_url}: {str(exc) or type(exc).__name__}"
+        )
+
+    def _follow(self, job_id: str, after: int, on_retry: "RetryHook | None") -> "Follow":
+        return Follow(job_id, after, self.retries, self.backoff_s, on_retry)
+
+    def _stream_options(self, state: "Follow") -> dict[str, Any]:
+        """The httpx arguments of one attempt at the event stream."""
+        return {"headers": state.headers(), "timeout": self._stream_timeout}
 
 
 class SSEParser:

@@ -7,47 +7,15 @@ from typing import Any
 
 import httpx
 
-from coursegen.client._common import (
-    SETTLED,
-    Event,
-    ExportFormat,
-    Follow,
-    RetryHook,
-    SSEParser,
-    StreamClosed,
-    headers,
-    raise_for_status,
-    request_body,
-    upload_file,
-)
-from coursegen.client._common import CourseConnectionError as _Unreachable
+from coursegen.client import _common as common
+from coursegen.client._common import Event, ExportFormat, RetryHook
 
 
-class CourseClient:
-    """Talk to a coursegen server's jobs API; `events()` resumes dropped streams by itself.
+class CourseClient(common.ClientCore[httpx.Client, httpx.BaseTransport]):
+    """Talk to a coursegen server's jobs API; `events()` resumes dropped streams by itself."""
 
-    `timeout` bounds each plain request; `stream_timeout` is the longest silence an event
-    stream may have (the server pings every 15 s) before it counts as dropped. A stream is
-    resumed `retries` times in a row at most, waiting `backoff_s`, 2×, 4×, … in between.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        timeout: float = 30.0,
-        *,
-        stream_timeout: float = 60.0,
-        retries: int = 5,
-        backoff_s: float = 0.5,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.retries, self.backoff_s = retries, backoff_s
-        self._stream_timeout = httpx.Timeout(timeout, read=stream_timeout)
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=headers(api_key), timeout=timeout, transport=transport
-        )
+    def _open(self, **options: Any) -> httpx.Client:
+        return httpx.Client(**options)
 
     def __enter__(self) -> "CourseClient":
         return self
@@ -62,10 +30,8 @@ class CourseClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise _Unreachable(
-                f"cannot reach {self.base_url}: {str(exc) or type(exc).__name__}"
-            ) from exc
-        raise_for_status(response)
+            raise self._unreachable(exc) from exc
+        common.raise_for_status(response)
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -73,8 +39,7 @@ class CourseClient:
 
     def create(self, request: Any, idempotency_key: str | None = None) -> dict[str, Any]:
         """Start a job from a CourseRequest or a dict: `{id, status, events_url}`."""
-        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return self._json("POST", "/courses", json=request_body(request), headers=extra)
+        return self._json("POST", "/courses", **common.create_options(request, idempotency_key))
 
     def get(self, job_id: str) -> dict[str, Any]:
         """The job's snapshot: status, stage, progress, the course so far, usage, error."""
@@ -84,9 +49,7 @@ class CourseClient:
         self, job_id: str, approve: bool = True, outline: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Approve the outline of a job awaiting review, or continue with an edited one."""
-        body: dict[str, Any] = {"approve": approve}
-        if outline is not None:
-            body["outline"] = outline
+        body = common.review_body(approve, outline)
         return self._json("POST", f"/courses/{job_id}/review", json=body)
 
     def regenerate(
@@ -120,45 +83,42 @@ class CourseClient:
 
         A dropped connection is resumed with `Last-Event-ID`: no event is lost or repeated.
         """
-        state = Follow(job_id, after, self.retries, self.backoff_s, on_retry)
+        state = self._follow(job_id, after, on_retry)
         while not state.ended:
             try:
                 with self._http.stream(
-                    "GET", state.path, headers=state.headers(), timeout=self._stream_timeout
+                    "GET", state.path, **self._stream_options(state)
                 ) as response:
                     if not response.is_success:
                         response.read()
                         state.check(response)
-                    parser = SSEParser()
+                    parser = common.SSEParser()
                     for line in response.iter_lines():
                         if (event := parser.feed(line)) is not None:
                             state.seen(event)
                             yield event
                 if not state.ended:
                     state.closed(self.get(job_id))
-            except (httpx.TransportError, StreamClosed, _Unreachable) as exc:
+            except common.RESUMABLE as exc:
                 time.sleep(state.dropped(exc))
 
     def wait(self, job_id: str, *, on_retry: RetryHook | None = None) -> dict[str, Any]:
         """Follow the job until its run ends or it pauses for review; return its snapshot."""
         snapshot = self.get(job_id)
-        if snapshot["status"] in SETTLED:
+        if snapshot["status"] in common.SETTLED:
             return snapshot
         for event in self.events(job_id, snapshot["last_event_id"], on_retry=on_retry):
-            if event["type"] == "end" or event["data"].get("status") == "awaiting_review":
+            if common.ends_wait(event):
                 break
         return self.get(job_id)
 
     def list(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
         """The caller's jobs, newest first: `{items: [snapshot…], next_cursor}`."""
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return self._json("GET", "/courses", params=params)
+        return self._json("GET", "/courses", params=common.list_params(limit, cursor))
 
     def add_source(self, path: str | os.PathLike[str]) -> dict[str, Any]:
         """Upload a PDF, DOCX, Markdown, HTML or text file: `{id, title, kind, pages, chunks}`."""
-        return self._json("POST", "/sources", files=upload_file(path))
+        return self._json("POST", "/sources", files=common.upload_file(path))
 
     def sources(self) -> dict[str, Any]:
         """The caller's sources, newest first: `{items: [source…]}`."""

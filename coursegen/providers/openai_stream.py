@@ -12,7 +12,6 @@ import orjson
 from langchain_core.callbacks import (
     AsyncCallbackHandler,
     AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
     BaseCallbackHandler,
 )
 from langchain_core.language_models import LanguageModelInput
@@ -20,6 +19,15 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, BaseMessageChun
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_openai import ChatOpenAI
+
+from coursegen.providers._chunked import (
+    AsyncChunks,
+    AsyncChunkSource,
+    AsyncRun,
+    Messages,
+    Options,
+    Stop,
+)
 
 HTTP_LIBRARIES = {"httpx", "httpx2", "httpcore", "httpcore2", "anyio", "h11"}
 # The fields of a chunk whose text can be joined with the next one's (see `_plain`).
@@ -70,7 +78,7 @@ def direct_sink(config: RunnableConfig, own: list[Any] | None, verbose: bool) ->
     return sinks[0]
 
 
-class StreamingChatOpenAI(ChatOpenAI):
+class StreamingChatOpenAI(AsyncChunkSource, ChatOpenAI):
     """ChatOpenAI with a leaner async Chat Completions stream.
 
     The SDK turns every streamed chunk into a typed model and LangChain dumps it straight
@@ -110,19 +118,15 @@ class StreamingChatOpenAI(ChatOpenAI):
             with contextlib.suppress(ValueError):
                 _SINK.reset(token)
 
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        payload = self._lean_payload(messages, stop, kwargs)
+    async def _achunks(
+        self, messages: Messages, stop: Stop, run: AsyncRun, kw: Options
+    ) -> AsyncChunks:
+        payload = self._lean_payload(messages, stop, kw)
         if payload is None:
-            async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            async for chunk in ChatOpenAI._astream(self, messages, stop, run, **kw):
                 yield chunk
             return
-        sink = _SINK.get() if run_manager is None else None
+        sink = _SINK.get() if run is None else None
         if sink is not None and payload.get("logprobs") is None and payload.get("n", 1) == 1:
             async for joined in self._direct(payload, sink):
                 yield joined
@@ -134,11 +138,9 @@ class StreamingChatOpenAI(ChatOpenAI):
                 if generation is None:
                     continue
                 chunk_class = generation.message.__class__
-                if run_manager:
+                if run:
                     logprobs = (generation.generation_info or {}).get("logprobs")
-                    await run_manager.on_llm_new_token(
-                        generation.text, chunk=generation, logprobs=logprobs
-                    )
+                    await run.on_llm_new_token(generation.text, chunk=generation, logprobs=logprobs)
                 yield generation
 
     async def _direct(

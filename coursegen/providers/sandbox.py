@@ -5,19 +5,17 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
-    message_chunk_to_message,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -25,6 +23,8 @@ from pydantic import Field
 
 from coursegen.names import JSON_MODE_SCHEMA_MARKER
 from coursegen.prompts.languages import LANGUAGE_NAMES, LANGUAGE_NAMES_RU
+from coursegen.providers import _chunked as hook
+from coursegen.providers._chunked import ChunkedChatModel
 from coursegen.providers._sandbox_fill import Fill, fill_schema
 from coursegen.providers._sandbox_phrases import phrases_for
 
@@ -39,7 +39,7 @@ _BY_NAME = {name: code for code, name in LANGUAGE_NAMES.items()}
 _BY_NAME_RU = {name: code for code, name in LANGUAGE_NAMES_RU.items()}
 
 
-class ChatSandbox(BaseChatModel):
+class ChatSandbox(ChunkedChatModel):
     """A deterministic chat model that writes JSON valid for the schema it is asked for.
 
     It reads what a real model would: the JSON schema (`response_format`, a forced tool, or
@@ -105,48 +105,28 @@ class ChatSandbox(BaseChatModel):
         )
         return chunks, (1 / self.tokens_per_s if self.tokens_per_s > 0 else 0.0)
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        chunks, pause = self._pieces(messages, **kwargs)
+    def _chunks(self, messages: hook.Messages, stop: hook.Stop, kw: hook.Options) -> hook.Chunks:
+        chunks, pause = self._pieces(messages, **kw)
         for chunk in chunks:
             if pause:
                 time.sleep(pause)
-            if run_manager and chunk.text:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        chunks, pause = self._pieces(messages, **kwargs)
+    async def _achunks(
+        self, messages: hook.Messages, stop: hook.Stop, run: hook.AsyncRun, kw: hook.Options
+    ) -> hook.AsyncChunks:
+        chunks, pause = self._pieces(messages, **kw)
         for chunk in chunks:
             await asyncio.sleep(pause)  # also a point where a cancelled job stops
-            if run_manager and chunk.text:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            if run and chunk.text:
+                await run.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        merged: ChatGenerationChunk | None = None
-        for chunk in self._pieces(messages, **kwargs)[0]:
-            merged = chunk if merged is None else merged + chunk
-        assert merged is not None
-        message = message_chunk_to_message(merged.message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+    def _whole(
+        self, messages: hook.Messages, stop: hook.Stop, run: hook.Run, kw: hook.Options
+    ) -> hook.Chunks:
+        # `invoke` answers at once: no pauses, no tokens reported.
+        return iter(self._pieces(messages, **kw)[0])
 
 
 def _chunk(text: str, tool: dict[str, Any] | None, *, first: bool) -> ChatGenerationChunk:

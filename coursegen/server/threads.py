@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from coursegen.server.core.db import Database
+from coursegen.server.core.tasks import stop_task
 
 log = logging.getLogger(__name__)
 SCHEMA = [
@@ -83,9 +84,7 @@ class ThreadRegistry:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
 
     async def _sweep_forever(self, every_s: float) -> None:
         while True:

@@ -6,17 +6,26 @@ import importlib.util
 import random
 import threading
 import types
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage, message_chunk_to_message
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from coursegen.providers._chunked import (
+    AsyncChunks,
+    AsyncRun,
+    ChunkedChatModel,
+    Chunks,
+    Messages,
+    Options,
+    Stop,
+    merge,
+)
 from coursegen.providers.llama.files import (
     LocalModelUnavailable,
     chat_formatter,
@@ -33,7 +42,7 @@ class _Cancelled(Exception):
     """The consumer went away; the generation was stopped."""
 
 
-class ChatLlamaCppEmbedded(BaseChatModel):
+class ChatLlamaCppEmbedded(ChunkedChatModel):
     """A chat model that runs a GGUF file in-process with llama.cpp.
 
     `response_format={"type": "json_schema", "json_schema": {"schema": ...}}` is turned into
@@ -218,25 +227,12 @@ class ChatLlamaCppEmbedded(BaseChatModel):
             )
         )
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for chunk in self._generate_chunks(messages, stop, None, **kwargs):
-            if run_manager and chunk.text:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+    def _chunks(self, messages: Messages, stop: Stop, kw: Options) -> Chunks:
+        return self._generate_chunks(messages, stop, None, **kw)
 
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
+    async def _achunks(
+        self, messages: Messages, stop: Stop, run: AsyncRun, kw: Options
+    ) -> AsyncChunks:
         # llama.cpp blocks: generate in a thread of its own (calls waiting for the lock must
         # not fill the loop's default executor) and hand chunks over a queue. When the
         # consumer stops early (closed or cancelled), `cancel` makes the thread stop
@@ -253,7 +249,7 @@ class ChatLlamaCppEmbedded(BaseChatModel):
 
         def produce() -> None:
             try:
-                for chunk in self._generate_chunks(messages, stop, cancel, **kwargs):
+                for chunk in self._generate_chunks(messages, stop, cancel, **kw):
                     if cancel.is_set():
                         break
                     put(chunk)
@@ -269,20 +265,11 @@ class ChatLlamaCppEmbedded(BaseChatModel):
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                if run_manager and item.text:
-                    await run_manager.on_llm_new_token(item.text, chunk=item)
+                if run and item.text:
+                    await run.on_llm_new_token(item.text, chunk=item)
                 yield item
         finally:
             cancel.set()
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return _merge(self._stream(messages, stop, run_manager, **kwargs))
 
     async def _agenerate(
         self,
@@ -298,12 +285,4 @@ class ChatLlamaCppEmbedded(BaseChatModel):
         )
         async with contextlib.aclosing(stream):
             chunks = [chunk async for chunk in stream]
-        return _merge(iter(chunks))
-
-
-def _merge(chunks: Iterator[ChatGenerationChunk]) -> ChatResult:
-    merged: ChatGenerationChunk | None = None
-    for chunk in chunks:
-        merged = chunk if merged is None else merged + chunk
-    message = merged.message if merged is not None else AIMessageChunk(content="")
-    return ChatResult(generations=[ChatGeneration(message=message_chunk_to_message(message))])
+        return merge(iter(chunks))

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from coursegen.server.core.tasks import stop_task
 from coursegen.server.jobs.models import Event
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,7 @@ class RedisBroker(LocalBroker):
         return pubsub
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await stop_task(self._listener)
         await self.redis.aclose()
 
     async def publish(self, job_id: str, events: list[Event]) -> None:

@@ -1,7 +1,6 @@
 """Send due webhook deliveries from any replica, and schedule the retries of failed ones."""
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 import httpx
 
 from coursegen.server.core import metrics
+from coursegen.server.core.tasks import stop_task
 from coursegen.server.webhooks import schedule
 from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
 from coursegen.server.webhooks.keys import KeyWebhooks
@@ -50,10 +50,7 @@ class WebhookSender:
 
     async def close(self) -> None:
         """Stop; an attempt in flight is cut and, its claim lapsing, made again later."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         await self.http.aclose()
 
     async def _loop(self) -> None:
