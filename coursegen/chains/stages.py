@@ -1,4 +1,6 @@
 """Build the stage chains: inputs -> prompt (in the course language) -> structured output."""
+# ~380 lines on purpose: one builder per stage (outline, topics, content, polish, follow-ups),
+# side by side, so a reader compares how each stage fills its prompt and shapes its answer.
 
 from dataclasses import dataclass
 from typing import Any

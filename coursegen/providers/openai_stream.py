@@ -1,4 +1,7 @@
 """ChatOpenAI whose async stream reads the server's SSE itself: one chunk per network read."""
+# ~360 lines on purpose: the read loop, the SSE parser, the coalescing and the token-sink path
+# share one per-call state (the queue of reads, the usage, the final message); split, each
+# part would have to pass that state back and forth.
 
 import asyncio
 import contextlib
