@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from coursegen.client import _common as common
+import coursegen.client._common as common
 from coursegen.client._common import Event, ExportFormat, RetryHook
 
 

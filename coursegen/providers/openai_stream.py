@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_openai import ChatOpenAI
 
-from coursegen.providers._chunked import (
+from coursegen.providers.core.chunked import (
     AsyncChunks,
     AsyncChunkSource,
     AsyncRun,

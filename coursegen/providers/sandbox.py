@@ -21,12 +21,12 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+import coursegen.providers.core.chunked as hook
 from coursegen.names import JSON_MODE_SCHEMA_MARKER
 from coursegen.prompts.languages import LANGUAGE_NAMES, LANGUAGE_NAMES_RU
-from coursegen.providers import _chunked as hook
-from coursegen.providers._chunked import ChunkedChatModel
 from coursegen.providers._sandbox_fill import Fill, fill_schema
 from coursegen.providers._sandbox_phrases import phrases_for
+from coursegen.providers.core.chunked import ChunkedChatModel
 
 SANDBOX = "sandbox"
 TOKEN_CHARS = 4  # a "token" of the sandbox: a few characters, as a BPE tokeniser has them

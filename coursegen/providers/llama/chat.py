@@ -16,7 +16,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from coursegen.providers._chunked import (
+from coursegen.providers.core.chunked import (
     AsyncChunks,
     AsyncRun,
     ChunkedChatModel,

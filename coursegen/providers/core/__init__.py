@@ -1,0 +1,1 @@
+"""What every chat model here stands on: LangChain's streaming plumbing, written once."""
