@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import psutil
@@ -106,8 +106,32 @@ class ServedProcess:
             self.proc.wait(timeout=5)
 
 
+class Served:
+    """What every system under test offers the figures: its pid, `stop`, a `with` block."""
+
+    process: ServedProcess | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class Coursegen:
+class Coursegen(Served):
     """`coursegen serve` (SQLite in `workdir`) pointed at the simulator."""
 
     sim_base_url: str
@@ -149,11 +173,6 @@ class Coursegen:
         self.process.start(f"{self.url}/healthz")
         return self
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
     def probe(self) -> dict[str, list[float]]:
         """The probe's timings so far (a server started with `probe_path`)."""
         if self.probe_path is None:
@@ -167,16 +186,6 @@ class Coursegen:
                 return dict(json.loads(self.probe_path.read_text()))
         return {}
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def __enter__(self) -> "Coursegen":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def langgraph_cli() -> str | None:
     candidate = Path(sys.executable).parent / "langgraph"
@@ -184,7 +193,7 @@ def langgraph_cli() -> str | None:
 
 
 @dataclass
-class LanggraphDev:
+class LanggraphDev(Served):
     """`langgraph dev` serving langgraph.json's graph (absolute paths), model = the simulator."""
 
     sim_base_url: str
@@ -229,24 +238,9 @@ class LanggraphDev:
         self.process.start(f"{self.url}/ok", timeout=180.0)
         return self
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def __enter__(self) -> "LanggraphDev":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 @dataclass
-class StockLangServe:
+class StockLangServe(Served):
     """The stock pipeline (`bench/stock`) behind LangServe, in a uvicorn process of its own."""
 
     sim_base_url: str
@@ -266,21 +260,6 @@ class StockLangServe:
         self.process = ServedProcess("stock-langserve", command, env, self.workdir)
         self.process.start(f"{self.url}/ok")
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def __enter__(self) -> "StockLangServe":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def tree(pid: int) -> list[psutil.Process]:
