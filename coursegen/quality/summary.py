@@ -3,7 +3,10 @@
 from collections.abc import Mapping
 from typing import Any
 
-from coursegen.quality.model import QualityReport
+from coursegen.quality.model import OverlapSection, QualityReport
+
+SHOWN_PAIRS = 5
+"""Pairs the overlap line names (the most alike; the report lists them all)."""
 
 
 def _place(place: list[int]) -> str:
@@ -12,6 +15,15 @@ def _place(place: list[int]) -> str:
 
 def _share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
+
+
+def _pairs(overlap: OverlapSection) -> str:
+    """The most alike pairs, and how many more there are: one line even for 40 same lessons."""
+    shown = ", ".join(
+        f"{_place(p.a)}~{_place(p.b)} ({p.similarity:.2f})" for p in overlap.pairs[:SHOWN_PAIRS]
+    )
+    more = len(overlap.pairs) - SHOWN_PAIRS
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _grounding(r: QualityReport) -> str:
@@ -30,7 +42,7 @@ def figures(report: QualityReport | Mapping[str, Any]) -> dict[str, str]:
     shape, language, overlap = r.shape, r.language, r.overlap
     requested = f"{shape.requested.themes or '?'}×{shape.requested.topics_per_theme or '?'}"
     delivered = f"{shape.delivered.themes}×{'/'.join(map(str, shape.delivered.topics_per_theme))}"
-    pairs = ", ".join(f"{_place(p.a)}~{_place(p.b)} ({p.similarity:.2f})" for p in overlap.pairs)
+    pairs = _pairs(overlap)
     uncovered = [c.requirement for c in r.coverage.requirements if not c.covered]
     readability = r.readability
     fidelity, check, length, usage = r.polish_fidelity, r.self_check, r.length, r.usage

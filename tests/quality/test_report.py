@@ -97,6 +97,17 @@ def test_overlap_lists_lessons_that_repeat_each_other() -> None:
     assert overlap_section(course([lesson("a", EN_CLOSURES)])).max is None
 
 
+def test_the_overlap_line_names_the_most_alike_pairs_and_counts_the_rest() -> None:
+    # a model that writes one lesson for every topic: 8 lessons, 28 pairs; the line that the
+    # CLI, the page and the HTML appendix show stays one line
+    same = course([lesson(f"t{i}", EN_CLOSURES) for i in range(1, 9)])
+    report = build_report(request(1, 8), same, None)
+    assert len(report.overlap.pairs) == 28
+    line = figures(report)["Overlap"]
+    assert line.startswith("max similarity 1.00; 28 pairs ≥ 0.80: 1.1~1.2 (1.00), ")
+    assert line.count("~") == 5 and line.endswith(" and 23 more")
+
+
 def test_readability_before_and_after_polish() -> None:
     hard = (
         "Notwithstanding considerable methodological heterogeneity, contemporary "
