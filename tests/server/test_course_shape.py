@@ -30,6 +30,13 @@ async def test_8x5_from_a_model_that_ignores_counts(
         "PolishedTopic": 40,
     }
     assert done["usage"]["total"]["calls"] == 89 + follow_ups
+    report = (await client.get(f"/courses/{job}/report")).json()
+    assert report["shape"] == {
+        "requested": {"themes": 8, "topics_per_theme": 5},
+        "delivered": {"themes": 8, "topics_per_theme": [5] * 8, "lessons_failed": 0},
+        "ok": True,
+    }
+    assert report["usage"]["total"]["calls"] == 89 + follow_ups
 
 
 async def test_a_list_still_short_after_the_follow_up_is_a_clear_error(

@@ -78,6 +78,14 @@ async def test_create_through_the_form_and_watch_it_written(
     )
     assert sizes[0] >= sizes[1], sizes
     assert await page.locator("#themes").get_attribute("lang") == "ru"
+    # The course's glossary, in course order, each term with the topic that introduces it.
+    glossary = course["glossary"]
+    assert len(glossary) == 4 and await page.locator("#glossary").is_visible()
+    assert await page.locator("#glossary-list dt").all_inner_texts() == [
+        g["term"] for g in glossary
+    ]
+    first_entry = await page.locator("#glossary-list dd").first.inner_text()
+    assert first_entry.startswith(glossary[0]["definition"]) and "(1.1 " in first_entry
     # The quality report panel, one row per section, as the report's summary has it.
     report = (await client.get(f"/courses/{job}/report")).json()
     rows = page.locator("#report-rows tr")
