@@ -9,7 +9,7 @@ from coursegen.server.jobs.store import SCHEMA, SqlJobStore
 from tests.support.backends import Backend
 from tests.support.jobs import create, wait_status
 from tests.support.live_app import LiveApp
-from tests.support.scripted_llm import ScriptedLLM, same_english_lesson
+from tests.support.scripted_llm import Call, Reply, ScriptedLLM, same_english_lesson
 from tests.support.sse import read_events
 
 
@@ -120,3 +120,40 @@ async def test_an_older_job_table_gets_the_report_column(backend: Backend) -> No
     backend.execute(OLD_TABLE)
     assert "report" not in backend.columns("coursegen_jobs")
     await _reports_are_stored_after_setup(backend.job_store())
+
+
+async def test_an_uncovered_requirement_shows_in_the_review_event_and_the_report(
+    client: httpx.AsyncClient, scripted_llm: ScriptedLLM
+) -> None:
+    def never_covered(call: Call) -> Reply:  # item 2 fits theme 2, and no topic takes it
+        if call.schema != "CoverageMap":
+            return None
+        return {"items": [{"item": 1, "topics": ["1.1"], "theme": 0}, {"item": 2, "topics": []}]}
+
+    scripted_llm.script = never_covered
+    body = {
+        "course_name": "Python basics",
+        "requirements": "Beginner level; worked examples",
+        "language": "en",
+        "options": {"themes": 2, "topics_per_theme": 2},
+    }
+    job = (await client.post("/courses", json=body)).json()["id"]
+    events = await read_events(client, f"/courses/{job}/events")
+    reviews = [e.data for e in events if e.event == "review"]
+    # announced before any lesson; the one revision re-plans theme 2, which still misses it
+    assert [(r["uncovered"], r["revising"]) for r in reviews] == [
+        (["worked examples"], [2]),
+        (["worked examples"], []),
+    ]
+    assert [e.event for e in events].index("review") < [e.event for e in events].index("content")
+    report = (await client.get(f"/courses/{job}/report")).json()
+    assert report["coverage"]["uncovered"] == 1
+    assert report["coverage"]["requirements"][1] == {
+        "requirement": "worked examples",
+        "covered_by": [],
+        "covered": False,
+    }
+    assert report["summary"]["Coverage"] == "1/2 requirement items covered; not: worked examples"
+    assert [
+        len(t["topics"]) for t in (await client.get(f"/courses/{job}")).json()["course"]["themes"]
+    ] == [2, 2]  # the revision kept the counts
