@@ -32,14 +32,22 @@ class ListShape:
 class ShortAnswerError(RuntimeError):
     """The model's list stayed short of what was asked for after one follow-up call."""
 
-    def __init__(self, shape: ListShape, given: int, usage: TokenUsage) -> None:
+    def __init__(self, shape: ListShape, given: int, usage: TokenUsage, repeated: int = 0) -> None:
         wanted = f"exactly {shape.most}" if shape.fewest == shape.most else f"{shape.fewest}+"
+        again = (
+            f" (the follow-up repeated {repeated} {shape.field} given before)" if repeated else ""
+        )
         super().__init__(
             f"the model gave {given} {shape.field} where {wanted} were asked for, "
-            "even after a follow-up call for the missing ones"
+            f"even after a follow-up call for the missing ones{again}"
         )
         self.usage = usage
         """Tokens the calls cost: they are paid for all the same."""
+
+
+def _title(item: Any) -> str:
+    """An item's title as a repeat would have it: case and spacing do not matter."""
+    return " ".join(str(getattr(item, "title", item)).casefold().split())
 
 
 FollowUpNote = Callable[[int, int, int], str]
@@ -90,12 +98,16 @@ class ShapedOutput(Generic[OutputT]):
         self, shape: ListShape, first: StageResult[OutputT], extra: StageResult[OutputT] | None
     ) -> StageResult[OutputT]:
         items = list(getattr(first.output, shape.field))
-        usage = first.usage
+        usage, repeated = first.usage, 0
         if extra is not None:
-            items += getattr(extra.output, shape.field)[: shape.fewest - len(items)]
+            # A model that repeats itself answers with items it gave already: not the missing ones.
+            given = {_title(item) for item in items}
+            new = [item for item in getattr(extra.output, shape.field) if _title(item) not in given]
+            repeated = len(getattr(extra.output, shape.field)) - len(new)
+            items += new[: shape.fewest - len(items)]
             usage = usage + extra.usage
         if len(items) < shape.fewest:
-            raise ShortAnswerError(shape, len(items), usage)
+            raise ShortAnswerError(shape, len(items), usage, repeated)
         output = first.output.model_copy(update={shape.field: items[: shape.most]})
         return type(first)(output=output, usage=usage)
 

@@ -37,6 +37,9 @@ missing count:
 {MISSING_ITEMS["en"]}
 ```
 
+An item of that answer that repeats one given before (the same title, case and spacing aside)
+does not count: a list still short is an error (`short_output`), never a course of repeats.
+
 **User text is data.** The course name, description and requirements, and whatever earlier
 stages produced from them (outline, topics, draft), reach the model only as JSON inside a
 `<{DATA_TAG}>` block at the end of the human message. `<` and `>` in that JSON are escaped as

@@ -6,7 +6,7 @@ from coursegen.chains.shape import ShortAnswerError
 from coursegen.chains.stages import TopicsInput, build_outline_chain, build_topics_chain
 from coursegen.domain import CourseOptions, CourseRequest, Outline, ThemeOutline
 from fakes.openai_requests import sent_schema
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Call, Reply, ScriptedLLM
 
 MODES = ["json_schema", "json_mode", "function_calling"]
 
@@ -46,6 +46,50 @@ async def test_too_few_themes_get_one_follow_up_for_the_missing_ones(model, scri
     assert "Theme 1" in str(follow_up.messages[-2]["content"])
     assert result.usage.calls == 2
     assert first.data == follow_up.data
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_follow_up_that_repeats_the_given_items_is_still_short(model, scripted_llm, mode):
+    # a model that repeats itself: the follow-up gives the first four themes again
+    def script(call: Call) -> Reply:
+        themes = [{"title": f"Theme {i}", "description": "d"} for i in (1, 2, 3, 4)]
+        return {"themes": themes} if call.schema == "Outline" else None
+
+    scripted_llm.script = script
+    with pytest.raises(ShortAnswerError, match="gave 4 themes where exactly 8") as err:
+        await build_outline_chain(model, mode).ainvoke(_request(themes=8))
+    assert "(the follow-up repeated 4 themes given before)" in str(err.value)
+    assert len(scripted_llm.calls) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_follow_up_keeps_its_new_items_and_drops_the_repeated(model, scripted_llm, mode):
+    def script(call: Call) -> Reply:
+        if call.schema != "Outline":
+            return None
+        first = len(scripted_llm.calls_for("Outline")) == 1
+        numbers = (1, 2, 3) if first else (2, 4)  # " theme 2 " repeats "Theme 2"
+        return {
+            "themes": [
+                {
+                    "title": f"{' theme' if n == 2 and not first else 'Theme'} {n} ",
+                    "description": "d",
+                }
+                for n in numbers
+            ]
+        }
+
+    scripted_llm.script = script
+    with pytest.raises(ShortAnswerError, match="gave 4 themes where exactly 5"):
+        await build_outline_chain(model, mode).ainvoke(_request(themes=5))
+    scripted_llm.reset()
+    result = await build_outline_chain(model, mode).ainvoke(_request(themes=4))
+    assert [t.title.strip() for t in result.output.themes] == [
+        "Theme 1",
+        "Theme 2",
+        "Theme 3",
+        "Theme 4",
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
