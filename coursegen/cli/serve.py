@@ -1,6 +1,7 @@
 """Run the HTTP service."""
 
 import asyncio
+import logging.config
 import os
 import signal
 import tempfile
@@ -32,6 +33,7 @@ def serve(
 ) -> None:
     """Run the HTTP service (LangServe /course, jobs API /courses, /healthz)."""
     from coursegen.providers.loading import ProviderConfigError
+    from coursegen.server.core.logs import configure_logging
     from coursegen.server.workers import worker_count
     from coursegen.settings import get_settings
 
@@ -44,6 +46,8 @@ def serve(
             "workers": workers or base.workers,
         }
     )
+    # JSON from the first line: what runs before uvicorn (the workers' preparation) logs too.
+    logging.config.dictConfig(configure_logging(settings.log_level))
     try:
         count = worker_count(settings)
         if count == 1:

@@ -121,3 +121,22 @@ async def test_serve_logs_the_model_and_each_jobs_life(tmp_path: Path) -> None:
     failure = next(r for r in of(bad) if r["message"] == "job failed")
     assert failure["code"] == "provider_auth" == failed["error"]["code"]
     assert failure["reason"] == failed["error"]["message"] and "exception" in failure
+
+
+@pytest.mark.processes
+async def test_serve_with_workers_logs_json_from_the_first_line(tmp_path: Path) -> None:
+    """`make run`'s default (one worker per core): what the parent logs before the workers
+    start (single-user mode) is JSON too, and every worker names the model."""
+    env = {
+        "COURSEGEN_MODEL": "sandbox",
+        "COURSEGEN_DATA_DIR": str(tmp_path / "data"),
+        "COURSEGEN_WORKERS": "2",
+    }
+    server = ServerProcess(env, tmp_path / "logs")
+    await server.astart()
+    await server.aterminate()
+    lines = [line for line in server.log_text().splitlines() if line and "=====" not in line]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    messages = [record["message"] for record in records]
+    assert messages[0].startswith("no API keys configured: single-user mode"), messages
+    assert messages.count("model: sandbox (structured output: json_schema)") == 2, messages

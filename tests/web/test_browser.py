@@ -518,15 +518,23 @@ async def test_on_a_phone_the_course_comes_before_the_form(
     assert width <= 390  # no sideways scrolling
 
 
-async def test_the_page_names_the_model_when_the_server_does(page: Any) -> None:
+async def test_the_page_names_the_model_the_server_writes_with(
+    page: Any, client: httpx.AsyncClient
+) -> None:
+    """The header says what GET /info's `model` says: the provider, the name, the server."""
+    model = (await client.get("/info")).json()["model"]
     await page.goto("/")
-    await page.wait_for_load_state("networkidle")
-    assert not await page.locator("#model").is_visible()  # this server names none
-    healthz = {"status": "ok", "model": "openai:gpt-4o-mini"}
-    await page.route("**/healthz", lambda route: route.fulfill(json=healthz))
+    await page.locator("#model").wait_for()
+    line = await page.locator("#model").inner_text()
+    assert line == f"Model: {model['provider']} {model['name']} at {model['base_url']}", line
+    # The embedded demo model says what it writes well.
+    info = (await client.get("/info")).json()
+    info["model"] = {**model, "kind": "embedded", "provider": "llamacpp", "name": "Demo.gguf"}
+    info["model"].update(base_url=None, languages=["en"])
+    await page.route("**/info", lambda route: route.fulfill(json=info))
     await page.reload()
     await page.locator("#model").wait_for()
-    assert await page.locator("#model").inner_text() == "Model: openai:gpt-4o-mini"
+    assert await page.locator("#model").inner_text() == "Model: llamacpp Demo.gguf (en only)"
 
 
 async def test_export_headings_are_never_smaller_than_the_text(browser: Any) -> None:

@@ -4,11 +4,11 @@
 import { approveReview, cancelJob, createCourse, regenerate } from "./actions.js";
 import { apiKey, download, storeKey } from "./api.js";
 import { $ } from "./dom.js";
+import { loadInfo, modelLine } from "./info.js";
 import { showIntro, showJob } from "./job.js";
 import { loadRecent } from "./recent.js";
 import { renderStatus } from "./render.js";
 import { addReviewTheme } from "./review.js";
-import { loadStages } from "./stages.js";
 import { state } from "./state.js";
 
 function jobFromUrl() {
@@ -23,30 +23,19 @@ function route() {
   if (job) showJob(job);
   else showIntro();
   loadRecent();
-  // The stages in words: the status line names them once the server has said.
-  loadStages().then((loaded) => {
-    if (loaded && state) renderStatus();
+  // The stages in words and the model: the page names them once the server has said.
+  loadInfo().then((info) => {
+    if (!info) return;
+    showModel(info.model);
+    if (state) renderStatus();
   });
 }
 
-// The model the server writes with: `model` of GET /healthz, when the server names it.
-async function showModel() {
-  let data = null;
-  try {
-    const response = await fetch("/healthz", { cache: "no-store" });
-    data = response.ok ? await response.json() : null;
-  } catch {
-    return; // no line: the server is checked again by every other request
-  }
-  const model = data?.model;
-  const name =
-    typeof model === "string"
-      ? model
-      : [model?.provider, model?.name || model?.model]
-          .filter((p) => typeof p === "string")
-          .join(":");
-  $("model").textContent = name ? `Model: ${name}` : "";
-  $("model").hidden = !name;
+// The model the server writes with, in the header.
+function showModel(model) {
+  const line = modelLine(model);
+  $("model").textContent = line ? `Model: ${line}` : "";
+  $("model").hidden = !line;
 }
 
 function saveKey(event) {
@@ -77,7 +66,6 @@ $("key-form").addEventListener("submit", saveKey);
 $("key-forget").addEventListener("click", forgetKey);
 for (const link of $("exports").querySelectorAll("a")) link.addEventListener("click", download);
 if (apiKey()) $("key-state").textContent = "A key is set for this tab.";
-showModel();
 window.addEventListener("popstate", route);
 window.addEventListener("hashchange", route);
 route();

@@ -1,9 +1,9 @@
 // Draw the shown course from its state: status, progress, themes, topics, glossary, report.
 import { $, el } from "./dom.js";
+import { stageLabel } from "./info.js";
 import { setLanguage } from "./language.js";
 import { renderMaterial } from "./material.js";
 import { showReview } from "./review.js";
-import { stageLabel } from "./stages.js";
 import { ACTIVE, FINISHED, state, streamKey, topicOf } from "./state.js";
 
 export const STATUS_TEXT = {
