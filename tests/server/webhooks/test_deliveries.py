@@ -132,3 +132,17 @@ async def test_deleting_a_job_deletes_its_webhooks(store: SqlJobStore) -> None:
         for table in ("targets", "deliveries", "attempts"):
             rows = await tx.fetch(f"SELECT COUNT(*) AS n FROM coursegen_webhook_{table}")
             assert rows[0]["n"] == 0, table
+
+
+async def test_an_attempt_ending_after_its_job_was_deleted_leaves_nothing(
+    store: SqlJobStore,
+) -> None:
+    await new_job(store, "job", WebhookTarget(URL))
+    await store.append_many([finish("job", JobStatus.COMPLETED)])
+    deliveries = DeliveryStore(store)
+    [row] = await deliveries.claim(WORKER, 30, 10)
+    assert await store.delete("job")  # while the attempt is in flight
+    assert not await deliveries.record(row, WORKER, Attempt(200, None, 0.0), None)
+    async with store.transaction() as tx:
+        rows = await tx.fetch("SELECT COUNT(*) AS n FROM coursegen_webhook_attempts")
+    assert rows[0]["n"] == 0
