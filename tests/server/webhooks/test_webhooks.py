@@ -5,9 +5,11 @@ resent."""
 import asyncio
 import ipaddress
 import itertools
+import re
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from tests.support.server_process import wait_until
 from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
 SECRET = TEST_SECRET
+OTHER_SECRET = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 COURSE = {"course_name": "Python basics", "description": "A first course"}
 
 
@@ -115,7 +119,7 @@ async def test_a_completed_course_delivers_one_signed_course_completed(
     with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify(request.body.replace("completed", "failed"), request.headers)
     with pytest.raises(WebhookVerificationError):
-        verified(request, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
+        verified(request, OTHER_SECRET)
 
     assert delivery["type"] == "course.completed" and delivery["state"] == "delivered"
     assert [(a["attempt"], a["status_code"]) for a in delivery["attempts"]] == [(1, 200)]
@@ -368,3 +372,25 @@ async def test_a_refused_connection_is_retried(client: httpx.AsyncClient) -> Non
     [delivery] = await deliveries(client, job)
     assert delivery["attempts"][0]["error"].startswith("ConnectError")
     assert delivery["state"] == "pending" and delivery["next_attempt_at"] is not None
+
+
+def docs_receiver(monkeypatch: pytest.MonkeyPatch, secret: str) -> Any:
+    """The FastAPI app of docs/webhooks.md's Python example, as written there."""
+    [code] = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    monkeypatch.setenv("COURSEGEN_WEBHOOK_SECRET", secret)
+    module = types.ModuleType("docs_receiver")
+    exec(compile(code, str(DOCS), "exec"), module.__dict__)
+    return module.app
+
+
+@pytest.mark.parametrize(("secret", "code"), [(SECRET, 200), (OTHER_SECRET, 400)])
+async def test_the_docs_receiver_example_verifies_a_delivery(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, secret: str, code: int
+) -> None:
+    once = settings.model_copy(update={"webhook_retry_window_s": 0.1})  # one attempt only
+    with LiveApp(docs_receiver(monkeypatch, secret)) as hooks, LiveApp(create_app(once)) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            job = await start(client, f"{hooks.url}/coursegen")
+            [delivery] = await wait_delivered(client, job)
+    assert [a["status_code"] for a in delivery["attempts"]] == [code]
+    assert delivery["state"] == ("delivered" if code == 200 else "failed")
