@@ -56,20 +56,22 @@ class DeliveryStore:
     async def record(
         self, row: dict[str, Any], worker: str, attempt: Attempt, retry_at: float | None
     ) -> bool:
-        """Store an attempt's outcome; False if the claim was lost meanwhile (stored anyway)."""
+        """Store an attempt's outcome; False if the claim was lost meanwhile (the attempt is
+        stored anyway, unless its job and so the delivery were deleted meanwhile)."""
         now = time.time()
         state = "delivered" if attempt.ok else "pending" if retry_at is not None else "failed"
         async with self.db.transaction() as tx:
             await tx.run(
                 "INSERT INTO coursegen_webhook_attempts "
-                "(delivery_id, attempt, at, status_code, error, seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                "(delivery_id, attempt, at, status_code, error, seconds) "
+                "SELECT id, ?, ?, ?, ?, ? FROM coursegen_webhook_deliveries WHERE id = ?",
                 (
-                    row["id"],
                     row["attempts"],
                     now,
                     attempt.status_code,
                     attempt.error,
                     attempt.seconds,
+                    row["id"],
                 ),
             )
             return bool(

@@ -35,10 +35,26 @@ class Target:
         return httpx.Request("POST", pinned, content=body, headers=headers, extensions=extensions)
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, IPv4-compatible), if any:
+    a NAT64 gateway or 6to4 relay would forward to it, so it is what gets checked."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_private(address: IP) -> bool:
     """Loopback, private, link-local, shared, reserved or multicast: not a public host."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        address = embedded_ipv4(address) or address
     return not address.is_global or address.is_multicast
 
 

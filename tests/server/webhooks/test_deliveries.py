@@ -3,16 +3,20 @@ one replica at a time, retried on a schedule, given up after the window."""
 
 import asyncio
 import time
+from typing import Any
 
 import orjson
 import pytest
 
 from coursegen.domain import CourseRequest
 from coursegen.server.jobs.models import Job, JobStatus
-from coursegen.server.jobs.outbox import WebhookTarget
+from coursegen.server.jobs.outbox import ADD_TARGET, WebhookTarget
 from coursegen.server.jobs.store import Batch, LeaseLost, SqlJobStore
 from coursegen.server.webhooks.deliveries import Attempt, DeliveryStore
 from coursegen.server.webhooks.payload import body_of
+from coursegen.server.webhooks.sender import SenderConfig, WebhookSender
+from tests.support.backends import Backend
+from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
 WORKER = "worker-a"
 URL = "https://hooks.example.org/in"
@@ -132,3 +136,65 @@ async def test_deleting_a_job_deletes_its_webhooks(store: SqlJobStore) -> None:
         for table in ("targets", "deliveries", "attempts"):
             rows = await tx.fetch(f"SELECT COUNT(*) AS n FROM coursegen_webhook_{table}")
             assert rows[0]["n"] == 0, table
+
+
+async def test_an_attempt_ending_after_its_job_was_deleted_leaves_nothing(
+    store: SqlJobStore,
+) -> None:
+    await new_job(store, "job", WebhookTarget(URL))
+    await store.append_many([finish("job", JobStatus.COMPLETED)])
+    deliveries = DeliveryStore(store)
+    [row] = await deliveries.claim(WORKER, 30, 10)
+    assert await store.delete("job")  # while the attempt is in flight
+    assert not await deliveries.record(row, WORKER, Attempt(200, None, 0.0), None)
+    async with store.transaction() as tx:
+        rows = await tx.fetch("SELECT COUNT(*) AS n FROM coursegen_webhook_attempts")
+    assert rows[0]["n"] == 0
+
+
+async def test_two_replicas_sending_at_once_send_each_message_once(
+    store: SqlJobStore, backend: Backend
+) -> None:
+    """Two senders, each with its own connection to the store, against a slow receiver."""
+    for i in range(10):
+        await new_job(store, f"job{i}", None)
+    with WebhookReceiver() as receiver:
+        async with store.transaction() as tx:
+            for i in range(10):
+                await tx.run(ADD_TARGET, (f"job{i}", receiver.url, None))
+        await store.append_many([finish(f"job{i}", JobStatus.COMPLETED) for i in range(10)])
+        answer = receiver._answer
+
+        def slow(request: Any) -> int:
+            time.sleep(0.2)  # both senders' rounds overlap
+            return answer(request)
+
+        receiver._answer = slow  # type: ignore[method-assign]
+        other = backend.job_store()
+        await other.setup()
+        config = SenderConfig(
+            secret=TEST_SECRET,
+            allow_private=True,
+            timeout_s=5.0,
+            retry_base_s=5.0,
+            window_s=60.0,
+            public_url=None,
+        )
+        senders = [
+            WebhookSender(DeliveryStore(s), config, name)
+            for s, name in ((store, "replica-a"), (other, "replica-b"))
+        ]
+        try:
+            sent = [0, 0]
+            while sum(sent) < 10:
+                counts = await asyncio.gather(*(s.round() for s in senders))
+                sent = [a + b for a, b in zip(sent, counts, strict=True)]
+                if counts == [0, 0]:
+                    await asyncio.sleep(0.05)
+        finally:
+            for sender in senders:
+                await sender.close()
+            await other.close()
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 10
+    assert sum(sent) == 10 and await DeliveryStore(store).pending() == 0

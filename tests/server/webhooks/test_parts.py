@@ -27,6 +27,13 @@ from coursegen.settings import check_secret
         ("fe80::1", True),
         ("fc00::1", True),
         ("::ffff:10.0.0.1", True),
+        # IPv4 inside IPv6: NAT64 (64:ff9b::/96), 6to4 (2002::/16), IPv4-compatible (::/96).
+        ("64:ff9b::7f00:1", True),
+        ("64:ff9b::a00:1", True),
+        ("2002:a00:1::", True),
+        ("::127.0.0.1", True),
+        ("64:ff9b::5db8:d70e", False),
+        ("2002:5db8:d70e::1", False),
         ("93.184.215.14", False),
         ("2606:4700::1111", False),
         ("::ffff:93.184.215.14", False),

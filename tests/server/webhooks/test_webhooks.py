@@ -3,7 +3,13 @@ the same webhook-id; private targets are refused unless allowed; deliveries can 
 resent."""
 
 import asyncio
+import ipaddress
+import itertools
+import re
+import socket
+import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +19,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from coursegen.server.app import create_app
+from coursegen.server.webhooks import targets
 from coursegen.settings import Settings
 from tests.support.jobs import wait_status
 from tests.support.keys import make_webhook_key
@@ -22,6 +29,8 @@ from tests.support.server_process import wait_until
 from tests.support.webhook_receiver import TEST_SECRET, WebhookReceiver
 
 SECRET = TEST_SECRET
+OTHER_SECRET = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 COURSE = {"course_name": "Python basics", "description": "A first course"}
 
 
@@ -110,7 +119,7 @@ async def test_a_completed_course_delivers_one_signed_course_completed(
     with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify(request.body.replace("completed", "failed"), request.headers)
     with pytest.raises(WebhookVerificationError):
-        verified(request, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
+        verified(request, OTHER_SECRET)
 
     assert delivery["type"] == "course.completed" and delivery["state"] == "delivered"
     assert [(a["attempt"], a["status_code"]) for a in delivery["attempts"]] == [(1, 200)]
@@ -227,6 +236,7 @@ PRIVATE = [
     "https://169.254.169.254/latest/meta-data",
     "https://[::1]/hooks",
     "https://[::ffff:127.0.0.1]/hooks",
+    "https://[64:ff9b::a00:1]/hooks",  # NAT64 of 10.0.0.1
     "https://localhost/hooks",
 ]
 
@@ -292,3 +302,95 @@ async def test_a_key_default_url_and_its_own_secret(
     assert verified(request, signing)["data"]["id"] == job
     with pytest.raises(WebhookVerificationError):
         verified(request, SECRET)  # the key's own secret signs, not the service's
+
+
+async def test_a_name_that_rebinds_to_loopback_is_refused_at_delivery(
+    settings: Settings, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked when the job is made (a public address) and again before the attempt: the
+    name now resolving to 127.0.0.1 is refused, and nothing reaches the receiver there."""
+    answers = iter([[ipaddress.ip_address("93.184.215.14")]])
+
+    async def rebinding(host: str, port: int) -> list[Any]:
+        return next(answers, [ipaddress.ip_address("127.0.0.1")])
+
+    monkeypatch.setattr(targets, "addresses", rebinding)
+    closed = settings.model_copy(update={"webhook_allow_private": False})
+    port = receiver.url.split(":")[2].split("/")[0]
+    with LiveApp(create_app(closed)) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            job = await start(client, f"https://rebind.example.test:{port}/hooks")
+
+            async def tried() -> bool:
+                items = await deliveries(client, job)
+                return bool(items) and bool(items[0]["attempts"])
+
+            await wait_until(tried, 20, "the first attempt")
+            [delivery] = await deliveries(client, job)
+    [attempt, *_] = delivery["attempts"]
+    assert attempt["status_code"] is None
+    assert "private, loopback or link-local" in attempt["error"] and "127.0.0.1" in attempt["error"]
+    assert delivery["state"] == "pending"  # retried: the name may point back out later
+    assert receiver.received == []
+
+
+async def test_an_attempt_without_an_answer_in_time_is_retried(
+    settings: Settings, receiver: WebhookReceiver
+) -> None:
+    hang = threading.Event()
+    answer, calls = receiver._answer, itertools.count()
+
+    def slow_once(request: Any) -> int:
+        if next(calls) == 0:
+            hang.wait(5)  # longer than the attempt's timeout
+        return answer(request)
+
+    receiver._answer = slow_once  # type: ignore[method-assign]
+    quick = settings.model_copy(update={"webhook_timeout_s": 0.5})
+    with LiveApp(create_app(quick)) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            job = await start(client, receiver.url)
+            [delivery] = await wait_delivered(client, job)
+    hang.set()
+    first, second = delivery["attempts"]
+    assert (first["status_code"], first["error"]) == (None, "no answer within 0.5 s")
+    assert second["status_code"] == 200 and delivery["state"] == "delivered"
+    assert {r.headers["webhook-id"] for r in receiver.received} == {delivery["id"]}
+
+
+async def test_a_refused_connection_is_retried(client: httpx.AsyncClient) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    job = await start(client, f"http://127.0.0.1:{port}/hooks")
+
+    async def tried() -> bool:
+        items = await deliveries(client, job)
+        return bool(items) and bool(items[0]["attempts"])
+
+    await wait_until(tried, 20, "the first attempt")
+    [delivery] = await deliveries(client, job)
+    assert delivery["attempts"][0]["error"].startswith("ConnectError")
+    assert delivery["state"] == "pending" and delivery["next_attempt_at"] is not None
+
+
+def docs_receiver(monkeypatch: pytest.MonkeyPatch, secret: str) -> Any:
+    """The FastAPI app of docs/webhooks.md's Python example, as written there."""
+    [code] = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    monkeypatch.setenv("COURSEGEN_WEBHOOK_SECRET", secret)
+    module = types.ModuleType("docs_receiver")
+    exec(compile(code, str(DOCS), "exec"), module.__dict__)
+    return module.app
+
+
+@pytest.mark.parametrize(("secret", "code"), [(SECRET, 200), (OTHER_SECRET, 400)])
+async def test_the_docs_receiver_example_verifies_a_delivery(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, secret: str, code: int
+) -> None:
+    once = settings.model_copy(update={"webhook_retry_window_s": 0.1})  # one attempt only
+    with LiveApp(docs_receiver(monkeypatch, secret)) as hooks, LiveApp(create_app(once)) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            job = await start(client, f"{hooks.url}/coursegen")
+            [delivery] = await wait_delivered(client, job)
+    assert [a["status_code"] for a in delivery["attempts"]] == [code]
+    assert delivery["state"] == ("delivered" if code == 200 else "failed")
