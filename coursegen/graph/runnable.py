@@ -29,6 +29,25 @@ def ensure_thread(config: RunnableConfig | None) -> RunnableConfig:
     return cast(RunnableConfig, patched)
 
 
+BATCH_THREAD = ":batch:"
+"""Joins a batch's shared thread and an input's index into that input's own thread."""
+
+
+def batch_threads(configs: list[RunnableConfig]) -> list[RunnableConfig]:
+    """Give each run of a batch its own thread when several share one (a batch request
+    carries one `X-Thread-Id`): runs on one thread would delete or continue each other's
+    checkpoints. The threads are `{shared}:batch:{index}`, deleted with the shared one."""
+    threads = [c.get("configurable", {}).get("thread_id") for c in configs]
+    if len(set(threads)) == len(threads):
+        return configs
+    return [
+        c
+        if thread is None
+        else patch_config(c, configurable={"thread_id": f"{thread}{BATCH_THREAD}{i}"})
+        for i, (c, thread) in enumerate(zip(configs, threads, strict=True))
+    ]
+
+
 class CourseRunnable(Runnable[CourseRequest, Any]):
     """CourseRequest -> Course; `astream` yields progress, token and stage events as they happen.
 
@@ -166,10 +185,10 @@ class CourseRunnable(Runnable[CourseRequest, Any]):
         """
         if not inputs:
             return []
-        configs = get_config_list(config, len(inputs))
+        configs = batch_threads(get_config_list(config, len(inputs)))
         if return_exceptions or configs[0].get("max_concurrency") is not None:
             return await super().abatch(
-                inputs, config, return_exceptions=return_exceptions, **kwargs
+                inputs, configs, return_exceptions=return_exceptions, **kwargs
             )
         runs = [
             asyncio.ensure_future(self.ainvoke(value, run_config, **kwargs))

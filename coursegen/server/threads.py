@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from coursegen.graph.runnable import BATCH_THREAD
+from coursegen.server.core.checkpointer import threads_with_prefix
 from coursegen.server.core.db import Database
 from coursegen.server.core.tasks import stop_task
 
@@ -55,10 +57,18 @@ class ThreadRegistry:
         # A thread from before the registry has checkpoints but no row; its id is the
         # owner's own (the caller derived it from the owner), so it may go too.
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        if not recorded and await self.checkpointer.aget_tuple(config) is None:
+        batch = await threads_with_prefix(self.checkpointer, thread_id + BATCH_THREAD)
+        if not recorded and not batch and await self.checkpointer.aget_tuple(config) is None:
             return False
-        await self.checkpointer.adelete_thread(thread_id)
+        await self._delete_checkpoints(thread_id, batch)
         return True
+
+    async def _delete_checkpoints(self, thread_id: str, batch: list[str] | None = None) -> None:
+        """Delete a thread's checkpoints and those of the batch runs that shared it."""
+        if batch is None:
+            batch = await threads_with_prefix(self.checkpointer, thread_id + BATCH_THREAD)
+        for thread in [thread_id, *batch]:
+            await self.checkpointer.adelete_thread(thread)
 
     async def sweep(self) -> int:
         """Delete the threads unused for `ttl_s`; return how many went."""
@@ -69,7 +79,7 @@ class ThreadRegistry:
                 (cutoff, SWEEP_BATCH),
             )
         for row in rows:
-            await self.checkpointer.adelete_thread(row["thread_id"])
+            await self._delete_checkpoints(row["thread_id"])
             async with self.store.transaction() as tx:  # unless a run used it meanwhile
                 await tx.run(
                     "DELETE FROM coursegen_threads WHERE thread_id = ? AND used_at < ?",

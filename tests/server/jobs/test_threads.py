@@ -79,6 +79,33 @@ async def test_an_owner_deletes_its_langserve_thread_and_no_one_else_can(
             assert again.status_code == 404
 
 
+async def test_each_run_of_a_batch_has_its_own_thread_deleted_with_the_shared_one(
+    settings: Settings,
+) -> None:
+    """A batch request carries one X-Thread-Id; runs sharing a thread would delete or continue
+    each other's checkpoints, so each gets `{thread}:batch:{index}`."""
+    names = ["Batch one", "Batch two"]
+    inputs = [{**SMALL["input"], "course_name": name} for name in names]
+    shared = thread_key("local", "b1")
+    with LiveApp(create_app(settings)) as live:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            run = await client.post(
+                "/course/batch", json={"inputs": inputs}, headers={"X-Thread-Id": "b1"}
+            )
+            assert run.status_code == 200, run.text
+            courses = run.json()["output"]
+            assert [c["course_name"] for c in courses] == names
+            assert [c["usage"]["total"]["calls"] for c in courses] == [
+                courses[0]["usage"]["total"]["calls"]
+            ] * 2  # each its own run's calls, none added to the other's
+            own = {f"{shared}:batch:0", f"{shared}:batch:1"}
+            assert own <= threads(settings) and shared not in threads(settings)
+
+            deleted = await client.delete("/course/threads/b1")
+            assert deleted.status_code == 204, deleted.text
+            assert not [t for t in threads(settings) if t.startswith(shared)]
+
+
 async def test_langserve_threads_expire_after_the_ttl_and_jobs_do_not(
     settings: Settings,
 ) -> None:
