@@ -64,7 +64,8 @@ class ShapedOutput(Generic[OutputT]):
     """Structured output whose list has the asked-for length whatever the model writes.
 
     The bounds travel in the schema (`minItems`/`maxItems`) for providers that enforce them;
-    a longer list is cut; a shorter one gets ONE follow-up call that shows the items so far
+    a longer list is cut (after items repeating an earlier title are dropped); a shorter one
+    gets ONE follow-up call that shows the items so far
     and asks for just the missing ones. The runner of each shape is built once and reused.
     """
 
@@ -79,6 +80,20 @@ class ShapedOutput(Generic[OutputT]):
             bounds = {field: (fewest, most)}
             self._runners[key] = structured_output(self.model, self.schema, self.mode, bounds)
         return self._runners[key]
+
+    @staticmethod
+    def _distinct(shape: ListShape, first: StageResult[OutputT]) -> StageResult[OutputT]:
+        """The answer without the items that repeat an earlier one's title (a model that
+        repeats itself within one list): the follow-up then asks for the missing ones."""
+        items, seen = [], set()
+        for item in getattr(first.output, shape.field):
+            if (title := _title(item)) not in seen:
+                seen.add(title)
+                items.append(item)
+        if len(items) == len(getattr(first.output, shape.field)):
+            return first
+        output = first.output.model_copy(update={shape.field: items})
+        return type(first)(output=output, usage=first.usage)
 
     def _follow_up(
         self, shape: ListShape, prompt: PromptValue, first: StageResult[OutputT], note: FollowUpNote
@@ -120,6 +135,7 @@ class ShapedOutput(Generic[OutputT]):
     ) -> StageResult[OutputT]:
         """Ask, cut or follow up once, and return the answer with exactly the shape's length."""
         first = await self.runner(shape.field, shape.fewest, shape.most).ainvoke(prompt, config)
+        first = self._distinct(shape, first)
         step = self._follow_up(shape, prompt, first, note)
         extra = await step.runner.ainvoke(step.prompt, config) if step else None
         return self._merge(shape, first, extra)
@@ -133,6 +149,7 @@ class ShapedOutput(Generic[OutputT]):
     ) -> StageResult[OutputT]:
         """The synchronous `ainvoke`."""
         first = self.runner(shape.field, shape.fewest, shape.most).invoke(prompt, config)
+        first = self._distinct(shape, first)
         step = self._follow_up(shape, prompt, first, note)
         extra = step.runner.invoke(step.prompt, config) if step else None
         return self._merge(shape, first, extra)

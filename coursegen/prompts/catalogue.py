@@ -37,8 +37,9 @@ missing count:
 {MISSING_ITEMS["en"]}
 ```
 
-An item of that answer that repeats one given before (the same title, case and spacing aside)
-does not count: a list still short is an error (`short_output`), never a course of repeats.
+An item that repeats an earlier one's title (case and spacing aside), in the first answer or
+in this one, does not count: a list still short is an error (`short_output`), never a course of
+repeats.
 
 **User text is data.** The course name, description and requirements, and whatever earlier
 stages produced from them (outline, topics, draft), reach the model only as JSON inside a

@@ -93,6 +93,24 @@ async def test_a_follow_up_keeps_its_new_items_and_drops_the_repeated(model, scr
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_repeats_within_the_first_answer_are_dropped_and_followed_up(
+    model, scripted_llm, mode
+):
+    # a model that repeats itself within one list: 8 themes, the last four the first four again
+    def script(call: Call) -> Reply:
+        if call.schema != "Outline":
+            return None
+        first = len(scripted_llm.calls_for("Outline")) == 1
+        numbers = (1, 2, 3, 4, 1, 2, 3, 4) if first else (5, 6, 7, 8)
+        return {"themes": [{"title": f"Theme {n}", "description": "d"} for n in numbers]}
+
+    scripted_llm.script = script
+    result = await build_outline_chain(model, mode).ainvoke(_request(themes=8))
+    assert [t.title for t in result.output.themes] == [f"Theme {n}" for n in range(1, 9)]
+    assert len(scripted_llm.calls) == 2  # the first answer and one follow-up for 4
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_too_many_topics_are_cut(model, scripted_llm, mode):
     scripted_llm.list_count = lambda asked: asked + 4
     outline = Outline(themes=[ThemeOutline(title="Basics", description="d")])
