@@ -88,6 +88,18 @@ async def wait_delivered(
         await asyncio.sleep(0.05)
 
 
+async def wait_attempted(client: httpx.AsyncClient, job: str) -> dict[str, Any]:
+    """Poll the job's one delivery until its first attempt is recorded; return it."""
+
+    async def tried() -> bool:
+        items = await deliveries(client, job)
+        return bool(items) and bool(items[0]["attempts"])
+
+    await wait_until(tried, 20, "the first attempt")
+    [delivery] = await deliveries(client, job)
+    return delivery
+
+
 def verified(request: Any, secret: str = SECRET) -> dict[str, Any]:
     """The body, once the library's own verifier accepts its signature."""
     return dict(Webhook(secret).verify(request.body, request.headers))
@@ -320,13 +332,7 @@ async def test_a_name_that_rebinds_to_loopback_is_refused_at_delivery(
     with LiveApp(create_app(closed)) as app:
         async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
             job = await start(client, f"https://rebind.example.test:{port}/hooks")
-
-            async def tried() -> bool:
-                items = await deliveries(client, job)
-                return bool(items) and bool(items[0]["attempts"])
-
-            await wait_until(tried, 20, "the first attempt")
-            [delivery] = await deliveries(client, job)
+            delivery = await wait_attempted(client, job)
     [attempt, *_] = delivery["attempts"]
     assert attempt["status_code"] is None
     assert "private, loopback or link-local" in attempt["error"] and "127.0.0.1" in attempt["error"]
@@ -363,13 +369,7 @@ async def test_a_refused_connection_is_retried(client: httpx.AsyncClient) -> Non
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     job = await start(client, f"http://127.0.0.1:{port}/hooks")
-
-    async def tried() -> bool:
-        items = await deliveries(client, job)
-        return bool(items) and bool(items[0]["attempts"])
-
-    await wait_until(tried, 20, "the first attempt")
-    [delivery] = await deliveries(client, job)
+    delivery = await wait_attempted(client, job)
     assert delivery["attempts"][0]["error"].startswith("ConnectError")
     assert delivery["state"] == "pending" and delivery["next_attempt_at"] is not None
 
