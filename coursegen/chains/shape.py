@@ -50,6 +50,16 @@ def _title(item: Any) -> str:
     return " ".join(str(getattr(item, "title", item)).casefold().split())
 
 
+def _unseen(items: list[Any], seen: set[str]) -> list[Any]:
+    """The items whose title is neither in `seen` nor an earlier item's (adds them to `seen`)."""
+    kept = []
+    for item in items:
+        if (title := _title(item)) not in seen:
+            seen.add(title)
+            kept.append(item)
+    return kept
+
+
 FollowUpNote = Callable[[int, int, int], str]
 """(given, wanted, missing) -> the text that asks for the missing items."""
 
@@ -64,9 +74,9 @@ class ShapedOutput(Generic[OutputT]):
     """Structured output whose list has the asked-for length whatever the model writes.
 
     The bounds travel in the schema (`minItems`/`maxItems`) for providers that enforce them;
-    a longer list is cut (after items repeating an earlier title are dropped); a shorter one
-    gets ONE follow-up call that shows the items so far
-    and asks for just the missing ones. The runner of each shape is built once and reused.
+    items repeating an earlier title are dropped; a longer list is cut; a shorter one gets ONE
+    follow-up call that shows the items so far and asks for just the missing ones. The runner
+    of each shape is built once and reused.
     """
 
     def __init__(self, model: BaseChatModel, schema: type[OutputT], mode: StructuredMode) -> None:
@@ -85,11 +95,7 @@ class ShapedOutput(Generic[OutputT]):
     def _distinct(shape: ListShape, first: StageResult[OutputT]) -> StageResult[OutputT]:
         """The answer without the items that repeat an earlier one's title (a model that
         repeats itself within one list): the follow-up then asks for the missing ones."""
-        items, seen = [], set()
-        for item in getattr(first.output, shape.field):
-            if (title := _title(item)) not in seen:
-                seen.add(title)
-                items.append(item)
+        items = _unseen(getattr(first.output, shape.field), set())
         if len(items) == len(getattr(first.output, shape.field)):
             return first
         output = first.output.model_copy(update={shape.field: items})
@@ -116,8 +122,7 @@ class ShapedOutput(Generic[OutputT]):
         usage, repeated = first.usage, 0
         if extra is not None:
             # A model that repeats itself answers with items it gave already: not the missing ones.
-            given = {_title(item) for item in items}
-            new = [item for item in getattr(extra.output, shape.field) if _title(item) not in given]
+            new = _unseen(getattr(extra.output, shape.field), {_title(item) for item in items})
             repeated = len(getattr(extra.output, shape.field)) - len(new)
             items += new[: shape.fewest - len(items)]
             usage = usage + extra.usage

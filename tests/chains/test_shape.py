@@ -111,6 +111,20 @@ async def test_repeats_within_the_first_answer_are_dropped_and_followed_up(
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_repeats_within_the_follow_up_count_once(model, scripted_llm, mode):
+    def script(call: Call) -> Reply:
+        if call.schema != "Outline":
+            return None
+        first = len(scripted_llm.calls_for("Outline")) == 1
+        numbers = (1, 2, 3) if first else (4, 4)  # the follow-up gives one new theme, twice
+        return {"themes": [{"title": f"Theme {n}", "description": "d"} for n in numbers]}
+
+    scripted_llm.script = script
+    with pytest.raises(ShortAnswerError, match="gave 4 themes where exactly 5"):
+        await build_outline_chain(model, mode).ainvoke(_request(themes=5))
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_too_many_topics_are_cut(model, scripted_llm, mode):
     scripted_llm.list_count = lambda asked: asked + 4
     outline = Outline(themes=[ThemeOutline(title="Basics", description="d")])
