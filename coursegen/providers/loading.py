@@ -6,6 +6,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
+from coursegen.providers.core.network import lean_async_client
 from coursegen.providers.llama.chat import ChatLlamaCppEmbedded
 from coursegen.providers.llama.files import default_gguf_path, local_model_available
 from coursegen.providers.openai_stream import StreamingChatOpenAI
@@ -105,6 +106,7 @@ def _openai(name: str, options: ModelOptions) -> StreamingChatOpenAI:
         # timeout (`timeout`, between any two bytes) and a whole answer on
         # structured.ANSWER_DEADLINE_S.
         stream_chunk_timeout=None,
+        http_async_client=lean_async_client(),
     )
 
 
