@@ -117,7 +117,8 @@ def save(
         raise _exists(path) from None
     except OSError as exc:
         raise fail(f"cannot save {path}: {exc.strerror or exc}") from exc
-    console.print(f"Saved [bold]{escape(str(path))}[/] ({len(data):,} bytes)")
+    # Never wrapped: a path broken over two lines cannot be copied.
+    console.print(f"Saved [bold]{escape(str(path))}[/] ({len(data):,} bytes)", soft_wrap=True)
 
 
 def finished(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,6 @@
 import codecs
 from pathlib import PurePath
 
-from coursegen.sources._docx import read_docx
-from coursegen.sources._html import read_html, read_markdown
-from coursegen.sources._pdf import read_pdf
 from coursegen.sources.models import ParsedSource, Section, SourceError, SourceKind
 
 EXTENSIONS: dict[str, SourceKind] = {
@@ -47,21 +44,29 @@ def parse_source(filename: str, media_type: str | None, data: bytes) -> ParsedSo
     if not data.strip():
         raise SourceError("the file is empty")
     kind = source_kind(filename, media_type, data)
-    title = PurePath(filename).stem or "Untitled"
-    if kind == "pdf":
-        parsed = read_pdf(data, title)
-    elif kind == "docx":
-        parsed = read_docx(data, title)
-    elif kind == "markdown":
-        parsed = read_markdown(decode_text(data), title)
-    elif kind == "html":
-        parsed = read_html(decode_text(data), title)
-    else:
-        parsed = _read_text(decode_text(data), title)
+    parsed = _read(kind, data, PurePath(filename).stem or "Untitled")
     if not any(s.text.strip() for s in parsed.sections):
         hint = " (a scanned PDF needs OCR first)" if kind == "pdf" else ""
         raise SourceError(f"no text found in the {kind} file{hint}")
     return parsed
+
+
+def _read(kind: SourceKind, data: bytes, title: str) -> ParsedSource:
+    # Imported here: the PDF, DOCX and HTML libraries cost the server 0.7 s of start-up,
+    # and only an upload needs them.
+    if kind == "pdf":
+        from coursegen.sources._pdf import read_pdf
+
+        return read_pdf(data, title)
+    if kind == "docx":
+        from coursegen.sources._docx import read_docx
+
+        return read_docx(data, title)
+    if kind == "text":
+        return _read_text(decode_text(data), title)
+    from coursegen.sources._html import read_html, read_markdown
+
+    return (read_markdown if kind == "markdown" else read_html)(decode_text(data), title)
 
 
 def decode_text(data: bytes) -> str:

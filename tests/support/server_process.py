@@ -84,8 +84,12 @@ class ServerProcess:
         env.update(self.env)
         return env
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
-        """Start the process and wait until `/healthz` answers (or fail with its log)."""
+    def start(self, timeout: float = 90.0) -> "ServerProcess":
+        """Start the process and wait until `/healthz` answers (or fail with its log).
+
+        A deadline for a start that hangs, not a speed limit: on 2 cores shared with other
+        test workers, a server with workers of its own can take half a minute to import.
+        """
         if self.alive:
             raise RuntimeError(f"{self.name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
