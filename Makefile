@@ -12,15 +12,19 @@ install:
 run: install
 	$(UV) run coursegen serve
 
+# pytest-xdist: 4 workers on 2 cores, since most tests wait on processes, sockets or timers;
+# a file's tests stay on one worker (they share its module fixtures). TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 4
+PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 test: install
-	$(UV) run pytest
+	$(UV) run pytest $(PARALLEL)
 
 # The inner loop: everything but the browser, `langgraph dev`, the embedded model and the tests
 # that start processes of their own (markers declared in pyproject.toml). PostgreSQL and Redis
 # stay in: every store test runs on both backends.
 FAST_MARKERS ?= not browser and not langgraph_dev and not local_model and not processes
 test-fast: install
-	$(UV) run pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	$(UV) run pytest $(PARALLEL) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .

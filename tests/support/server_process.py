@@ -29,6 +29,9 @@ from tests.support.scripted_llm import Call, Fault, Reply
 from tests.support.sse import SSE, iter_events, token_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# A deadline for a start that hangs, not a speed limit: on 2 cores shared with other test
+# workers, a server with workers of its own can take half a minute to import.
+START_TIMEOUT_S = 90.0
 # Variables of the developer's shell that must not leak into a test server's configuration.
 _SCRUBBED_PREFIXES = ("COURSEGEN_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_")
 # New connections until the wanted worker of `serve --workers N` accepts one (the kernel
@@ -84,12 +87,8 @@ class ServerProcess:
         env.update(self.env)
         return env
 
-    def start(self, timeout: float = 90.0) -> "ServerProcess":
-        """Start the process and wait until `/healthz` answers (or fail with its log).
-
-        A deadline for a start that hangs, not a speed limit: on 2 cores shared with other
-        test workers, a server with workers of its own can take half a minute to import.
-        """
+    def start(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
+        """Start the process and wait until `/healthz` answers (or fail with its log)."""
         if self.alive:
             raise RuntimeError(f"{self.name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +127,7 @@ class ServerProcess:
                     )
                 time.sleep(0.05)
 
-    async def astart(self, timeout: float = 30.0) -> "ServerProcess":
+    async def astart(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
         """`start()` without blocking the event loop (SSE readers keep reading meanwhile)."""
         return await asyncio.to_thread(self.start, timeout)
 
