@@ -22,6 +22,8 @@ LOADS = [
     ("1 × 2×2 at 30 tokens/s", BASE_LLM, 1, 2, 2),
     ("10 × 2×2 at 30 tokens/s", BASE_LLM, 10, 2, 2),
     ("6 × 3×3 at 150 tokens/s", STOCK_LLM, 6, 3, 3),
+    # Many connections at once: the pool's per-request walk over its idle ones shows here.
+    ("50 × 1×2 at 30 tokens/s", BASE_LLM, 50, 1, 2),
 ]
 
 

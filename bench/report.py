@@ -9,7 +9,8 @@ from bench.harness import BASE_LLM, Figure, table
 from bench.servers import machine, versions
 
 PATH_OF_A_TOKEN = (
-    "the simulator's SSE chunk → coursegen's SSE reader (`StreamingChatOpenAI`: the SDK's "
+    "the simulator's SSE chunk → an asyncio protocol's buffer (`AsyncioBackend`, httpcore2's "
+    "network backend) → coursegen's SSE reader (`StreamingChatOpenAI`: the SDK's "
     "client sends the request, a reader task drains the body, orjson decodes every chunk read "
     "since the last wake-up and their texts are joined) → `TokenRelay.stream_text` (a "
     "`TokenSink`: when no other handler wants tokens, the text skips LangChain's per-chunk "
