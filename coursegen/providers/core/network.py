@@ -7,9 +7,7 @@
 
 import asyncio
 import contextlib
-import socket
 import ssl
-import sys
 import urllib.request
 from collections.abc import Iterable
 from typing import Any, cast
@@ -18,6 +16,9 @@ import httpcore2
 import httpx2
 import openai
 from httpcore2 import AsyncNetworkBackend, AsyncNetworkStream
+
+# ChatOpenAI's own keep-alive options (LANGCHAIN_OPENAI_TCP_* honoured, unsupported ones dropped).
+from langchain_openai.chat_models._client_utils import _default_socket_options
 from openai._constants import DEFAULT_CONNECTION_LIMITS
 
 # ruff: noqa: ASYNC109 - httpcore2's interface passes each timeout as an argument
@@ -25,15 +26,6 @@ from openai._constants import DEFAULT_CONNECTION_LIMITS
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
-# langchain-openai's defaults: a silent peer is noticed within about two minutes.
-KEEPALIVE: list[SocketOption] = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-if sys.platform == "linux":
-    KEEPALIVE += [
-        (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60),
-        (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10),
-        (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3),
-        (socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 120_000),
-    ]
 # Past this much unread data the protocol stops reading from the socket (back-pressure).
 READ_HIGH_WATER = 256 * 1024
 
@@ -239,7 +231,7 @@ def asyncio_transport(ssl_context: ssl.SSLContext | None = None) -> httpx2.Async
         max_connections=DEFAULT_CONNECTION_LIMITS.max_connections,
         max_keepalive_connections=DEFAULT_CONNECTION_LIMITS.max_keepalive_connections,
         keepalive_expiry=DEFAULT_CONNECTION_LIMITS.keepalive_expiry,
-        socket_options=KEEPALIVE,
+        socket_options=list(_default_socket_options()),
         network_backend=AsyncioBackend(),
     )
     return transport
