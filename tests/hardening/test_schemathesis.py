@@ -1,11 +1,11 @@
 """Fuzz the HTTP API from its own OpenAPI schema with Schemathesis: no 5xx, answers as declared.
 
-The app runs under uvicorn (real HTTP) with an API key in use, so every accepted case is also
-replayed without a key and with a wrong one (`ignored_auth`). Generation is derandomized: the
-same cases run every time. Excluded: the SSE stream (it never ends on its own) and LangServe's
-run routes (`invoke`, `batch`, `stream*`, `token_feedback`, the `/c/{config_hash}/` copies),
-which are LangServe's own contract; their schema endpoints are in. Generated bodies of every
-JSON operation, LangServe runs included, are also sent with NaN, ±Infinity and 1e400 in their
+The app runs as a `coursegen serve` process (real HTTP) with an API key in use, so every accepted
+case is also replayed without a key and with a wrong one (`ignored_auth`). Generation is
+derandomized: the same cases run every time. Excluded: the SSE stream (it never ends on its own)
+and LangServe's run routes (`invoke`, `batch`, `stream*`, `token_feedback`, the `/c/{config_hash}/`
+copies), which are LangServe's own contract; their schema endpoints are in. Generated bodies of
+every JSON operation, LangServe runs included, are also sent with NaN, ±Infinity and 1e400 in their
 numbers and a lone surrogate in their strings (what JSON Schema cannot generate).
 """
 
@@ -39,11 +39,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from coursegen.server.app import create_app
 from coursegen.settings import Settings
 from tests.support.keys import make_key
-from tests.support.live_app import LiveApp
 from tests.support.scripted_llm import Call, Fault, Reply, ScriptedLLM
+from tests.support.server_process import ServerProcess
 
 # Schemathesis's own strategies call `random`; the cases are still derandomized by Hypothesis.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
@@ -138,30 +137,37 @@ IDEMPOTENCY_BODIES: dict[str, Any] = {}
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    # A server process of its own, not a thread of this one: CPython 3.11 keeps the `ast`
+    # module's recursion depth in shared state (gh-106905), so Hypothesis reading its lambdas'
+    # source while the server formats a failed job's traceback can raise a SystemError.
     with ScriptedLLM(script) as llm:
-        settings = Settings(
-            base_url=llm.base_url,
-            model="openai:scripted",
-            data_dir=tmp_path_factory.mktemp("schemathesis"),
-            llm_max_retries=0,
-            requests_per_minute=1_000_000,  # the fuzzer is one very busy client
-            max_jobs_per_owner=1_000_000,
-        )
+        data_dir = tmp_path_factory.mktemp("schemathesis")
+        env = {
+            "COURSEGEN_MODEL": "openai:scripted",
+            "COURSEGEN_BASE_URL": llm.base_url,
+            "COURSEGEN_DATA_DIR": str(data_dir),
+            "COURSEGEN_LLM_MAX_RETRIES": "0",
+            "COURSEGEN_REQUESTS_PER_MINUTE": "1000000",  # the fuzzer is one very busy client
+            "COURSEGEN_MAX_JOBS_PER_OWNER": "1000000",
+        }
+        settings = Settings(base_url=llm.base_url, model="openai:scripted", data_dir=data_dir)
         with ThreadPoolExecutor(1) as pool:  # outside the test's event loop
             secret = pool.submit(make_key, settings, "fuzzer").result()
         headers = {"Authorization": f"Bearer {secret}"}
-        with LiveApp(create_app(settings)) as live:
+        server = ServerProcess(env, data_dir / "logs").start()
+        try:
             body = {"course_name": FIXTURE_COURSE, "options": {"themes": 1, "topics_per_theme": 2}}
-            created = httpx.post(f"{live.url}/courses", json=body, headers=headers, timeout=30)
+            created = httpx.post(f"{server.url}/courses", json=body, headers=headers, timeout=30)
             assert created.status_code == 202, created.text
             job_id = created.json()["id"]
             deadline = time.monotonic() + 30
-            while httpx.get(f"{live.url}/courses/{job_id}", headers=headers).json()["status"] != (
-                "completed"
-            ):
+            job_url = f"{server.url}/courses/{job_id}"
+            while httpx.get(job_url, headers=headers).json()["status"] != "completed":
                 assert time.monotonic() < deadline, "the fixture course did not complete"
                 time.sleep(0.05)
-            yield Api(live.url, secret, job_id)
+            yield Api(server.url, secret, job_id)
+        finally:
+            server.terminate()
 
 
 def _operations(api: Api, mode: GenerationMode) -> list[schemathesis.APIOperation]:
