@@ -135,8 +135,10 @@ def _render(
     code = course_language(request)
     lang = prompt_language(code)
     name = LANGUAGE_NAMES_RU[code] if lang == "ru" else language_name(code)
-    return spec.template(lang).invoke(
-        {"course_data": data_block(data), "language_name": name, **extra}
+    # `format_prompt`, not `invoke`: a run of its own per prompt cost callback set-up and a
+    # serialised template per LLM call; the model's run still records the messages it got.
+    return spec.template(lang).format_prompt(
+        course_data=data_block(data), language_name=name, **extra
     )
 
 

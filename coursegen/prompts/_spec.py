@@ -29,6 +29,9 @@ class PromptSpec:
     """Example values of the template variables, for the catalogue."""
     example_response: str = ""
     """An example JSON answer, for the catalogue."""
+    _templates: dict[str, ChatPromptTemplate] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def count_instruction(self, lang: str, count: int | None) -> str:
         """Return the sentence that tells the model how many items to propose."""
@@ -36,7 +39,12 @@ class PromptSpec:
         return exact.format(n=count) if count else default
 
     def template(self, lang: str) -> ChatPromptTemplate:
-        """Return the chat template for a template language (ru or en)."""
-        return ChatPromptTemplate.from_messages(
-            [("system", self.system[lang]), ("human", self.human[lang])]
-        )
+        """Return the chat template for a template language (ru or en), built once."""
+        # Built per call, a template cost a third of a millisecond and LangChain serialised
+        # it again for every run; templates are immutable, so one per language serves all.
+        if (template := self._templates.get(lang)) is None:
+            template = ChatPromptTemplate.from_messages(
+                [("system", self.system[lang]), ("human", self.human[lang])]
+            )
+            self._templates[lang] = template
+        return template

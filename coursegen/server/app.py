@@ -19,6 +19,7 @@ from coursegen.graph.runnable import CourseRunnable
 from coursegen.providers.info import describe_model
 from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.core.checkpointer import open_checkpointer
+from coursegen.server.core.heap import frozen_heap
 from coursegen.server.core.metrics import metrics_app, metrics_text, observe_call
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
                     await threads.setup()
                     app.state.threads = threads
                     async with threads.sweeping():
-                        yield
+                        with frozen_heap():
+                            yield
         finally:
             probe.cancel()
             holder.graph = None
