@@ -300,11 +300,11 @@ async def test_a_key_default_url_and_its_own_secret(
 ) -> None:
     key, signing = await asyncio.to_thread(make_webhook_key, settings, "alice", receiver.url)
     other = await asyncio.to_thread(make_webhook_key, settings, "bob", None)
-    auth = {"Authorization": f"Bearer {key}"}
+    bearer = f"Bearer {key}"
     with LiveApp(create_app(settings)) as app:
         async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
-            job = await start(client, None, **auth)
-            [delivery] = await wait_delivered(client, job, **auth)
+            job = await start(client, None, Authorization=bearer)
+            [delivery] = await wait_delivered(client, job, Authorization=bearer)
             hidden = await client.get(
                 f"/courses/{job}/webhooks", headers={"Authorization": f"Bearer {other[0]}"}
             )
