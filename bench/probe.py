@@ -2,13 +2,13 @@
 
     python -m bench.probe /tmp/probe.json serve --port 8000
 
-A diagnostic wrapper for the benchmark (nothing in coursegen changes): it times every
-round of the event writer (one group commit of every job's buffered events, then their
-publication), every job-store transaction (waiting for the shared connection and
-`BEGIN IMMEDIATE` included), every checkpoint write (`AsyncSqliteSaver.aput` /
-`aput_writes`, waiting for its lock included) and every aiosqlite operation (queued, in the
-thread, result back on the loop), and writes the durations to the JSON file on SIGUSR1 and
-at exit. The timers cost a few microseconds per database operation.
+A diagnostic wrapper for the benchmark (nothing in coursegen changes): it times every round of
+the event writer (one group commit of every job's buffered events, then their publication),
+every job-store transaction (waiting for the shared connection and `BEGIN IMMEDIATE` included),
+every checkpoint write (`PatientSqliteSaver.aput` / `aput_writes`, waiting for its lock and
+retries included) and every aiosqlite operation (queued, in the thread, result back on the
+loop), and writes the durations to the JSON file on SIGUSR1 and at exit. The timers cost a few
+microseconds per database operation.
 
 Knobs for experiments (environment): BENCH_CHECKPOINT_PRAGMA (e.g.
 "synchronous=NORMAL" on the checkpointer's connection), BENCH_CHECKPOINT_FILE=separate
@@ -41,8 +41,7 @@ def _timed(name: str, func: Any) -> Any:
 
 
 def install() -> None:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
+    from coursegen.server.core._sqlite_saver import PatientSqliteSaver
     from coursegen.server.jobs import eventwriter, sqlite_store
 
     round_ = eventwriter.EventWriter._round
@@ -55,8 +54,9 @@ def install() -> None:
         return await round_(self)
 
     eventwriter.EventWriter._round = round_with_data  # type: ignore[method-assign]
-    AsyncSqliteSaver.aput = _timed("checkpoint.aput", AsyncSqliteSaver.aput)
-    AsyncSqliteSaver.aput_writes = _timed("checkpoint.aput_writes", AsyncSqliteSaver.aput_writes)
+    saver = PatientSqliteSaver  # the server's checkpointer class
+    saver.aput = _timed("checkpoint.aput", saver.aput)
+    saver.aput_writes = _timed("checkpoint.aput_writes", saver.aput_writes)
     original = sqlite_store.SqliteJobStore.transaction
 
     @contextlib.asynccontextmanager

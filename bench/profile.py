@@ -190,7 +190,7 @@ PATH_STEPS = [
     ("coursegen: event writer round (store, publish)", "EventWriter._round"),
     ("coursegen: SSE follow()", "follow"),
     ("sse-starlette: SSE out", "EventSourceResponse._stream_response"),
-    ("LangGraph: checkpoint writes", "AsyncSqliteSaver.aput_writes"),
+    ("LangGraph: checkpoint writes", "PatientSqliteSaver.aput_writes"),
     ("structured output: parse + validate the answer", "parse_answer"),
 ]
 

@@ -1,4 +1,4 @@
-"""Keep LangGraph's SQLite checkpoints through a locked database: wait, retry, never fail."""
+"""Keep LangGraph's SQLite checkpoints in one hop to the database thread each, through locks."""
 
 import asyncio
 import logging
@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,34 @@ def is_locked(exc: BaseException) -> bool:
 
 
 class PatientSqliteSaver(AsyncSqliteSaver):
-    """An AsyncSqliteSaver whose writes are retried when the database stays locked past the
-    connection's busy timeout (a backup, a long reader, another process's transaction)."""
+    """An AsyncSqliteSaver whose writes each take one trip to aiosqlite's thread and are
+    retried when the database stays locked past the connection's busy timeout (a backup, a
+    long reader, another process's transaction).
+
+    Upstream, a write is four trips (cursor, statement, commit, close), each one a wait for
+    the event loop, all under the saver's lock: under load writes queued for seconds behind
+    it. Here LangGraph's own sync `SqliteSaver`, on the same sqlite3 connection, does the
+    whole write on the connection's thread (its SQL, serialisation and commit, unchanged).
+    """
 
     def __init__(self, *args: Any, busy_timeout_s: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.busy_timeout_s = busy_timeout_s
+        self._in_thread: SqliteSaver | None = None
+
+    def _sync_saver(self) -> SqliteSaver:
+        if self._in_thread is None:
+            # aiosqlite has no public handle on its connection; `_conn` is the sqlite3 one,
+            # used only from aiosqlite's own thread (`_execute`), as aiosqlite itself does.
+            self._in_thread = SqliteSaver(self.conn._conn, serde=self.serde)
+            self._in_thread.is_setup = True  # the tables: `setup()` below, on this saver
+        return self._in_thread
+
+    async def _on_db_thread(self, write: Callable[..., T], *args: Any) -> T:
+        await self.setup()
+        async with self.lock:
+            result: T = await self.conn._execute(write, *args)
+            return result
 
     async def aput(
         self,
@@ -35,8 +58,10 @@ class PatientSqliteSaver(AsyncSqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        put = super().aput
-        return await self._patiently(lambda: put(config, checkpoint, metadata, new_versions))
+        put = self._sync_saver().put
+        return await self._patiently(
+            lambda: self._on_db_thread(put, config, checkpoint, metadata, new_versions)
+        )
 
     async def aput_writes(
         self,
@@ -45,8 +70,8 @@ class PatientSqliteSaver(AsyncSqliteSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        put = super().aput_writes
-        await self._patiently(lambda: put(config, writes, task_id, task_path))
+        put = self._sync_saver().put_writes
+        await self._patiently(lambda: self._on_db_thread(put, config, writes, task_id, task_path))
 
     async def _patiently(self, write: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(ATTEMPTS):
