@@ -30,6 +30,8 @@ def wait_columns(t: dict[str, list[float]], wall_s: float) -> list[float]:
         ms("checkpoint.aput_writes", 50),
         ms("checkpoint.aput_writes", 99),
         ms("aiosqlite.op.result_to_loop", 99),
+        sum(rate(f"gc.gen{g}") for g in range(3)),
+        max((x for g in range(3) for x in t.get(f"gc.gen{g}", [])), default=0.0) * 1000,
     ]
 
 
@@ -142,9 +144,10 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
         "call to that thread, `BEGIN IMMEDIATE … COMMIT` inside). Checkpoint writes are "
         "LangGraph's "
         "`aput_writes` (one per task: every LLM call, every topic, every node) on the other "
-        "connection to the same file, serialised by the saver's own lock. `loop lag` is how long "
-        "a finished aiosqlite operation of the checkpointer waits for the busy event loop to "
-        "resume its caller.\n\n"
+        "connection to the same file, serialised by the saver's own lock, each one trip to "
+        "aiosqlite's thread. `loop lag` is how long a finished aiosqlite operation of the "
+        "checkpointer waits for the busy event loop to resume its caller. Collections are the "
+        "garbage collector's, every generation (the event loop stops while one runs).\n\n"
         + table(
             [
                 "event log",
@@ -160,6 +163,8 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
                 "checkpoint write p50 (ms)",
                 "**checkpoint write p99 (ms)**",
                 "loop lag p99 (ms)",
+                "collections / s",
+                "longest collection (ms)",
             ],
             waits,
         )

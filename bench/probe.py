@@ -6,9 +6,9 @@ A diagnostic wrapper for the benchmark (nothing in coursegen changes): it times 
 the event writer (one group commit of every job's buffered events, then their publication),
 every job-store transaction (waiting for the shared connection and `BEGIN IMMEDIATE` included),
 every checkpoint write (`PatientSqliteSaver.aput` / `aput_writes`, waiting for its lock and
-retries included) and every aiosqlite operation (queued, in the thread, result back on the
-loop), and writes the durations to the JSON file on SIGUSR1 and at exit. The timers cost a few
-microseconds per database operation.
+retries included), every garbage collection and every aiosqlite operation (queued, in the
+thread, result back on the loop), and writes the durations to the JSON file on SIGUSR1 and at
+exit. The timers cost a few microseconds per database operation.
 
 Knobs for experiments (environment): BENCH_CHECKPOINT_PRAGMA (e.g.
 "synchronous=NORMAL" on the checkpointer's connection), BENCH_CHECKPOINT_FILE=separate
@@ -17,6 +17,7 @@ Knobs for experiments (environment): BENCH_CHECKPOINT_PRAGMA (e.g.
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -134,9 +135,23 @@ def install() -> None:
         app_module.open_checkpointer = open_checkpointer
 
 
+def time_collections() -> None:
+    """Every garbage collection's pause, per generation (the event loop stops meanwhile)."""
+    started = [0.0]
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            TIMES[f"gc.gen{info['generation']}"].append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_collection)
+
+
 def main() -> None:
     path = sys.argv[1]
     install()
+    time_collections()
     if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment: GIL hand-offs to threads
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
 
