@@ -25,11 +25,10 @@ def score(text: str, language: str) -> float | None:
 
 
 def load_dependencies() -> None:
-    """Load every language's syllable data now rather than at the first report in it
-    (English: the CMU dictionary, a second and 250,000 objects; German, Hungarian: most of a
-    second each)."""
-    for language in LANGUAGES:
-        score(_SAMPLE, language)
+    """Load the English syllable data now rather than at the first English report: the CMU
+    pronouncing dictionary, a second and 250,000 objects (the other languages' hyphenation
+    dictionaries are a few thousand objects each, loaded when first needed)."""
+    score(_SAMPLE, "en")
 
 
 def readability_section(course: Course, language: str) -> ReadabilitySection:
