@@ -12,13 +12,6 @@ THRESHOLD = 0.8
 METHOD = "cosine of TF-IDF vectors of character 3–5-grams within words (scikit-learn)"
 
 
-def load_dependencies() -> None:
-    """Import scikit-learn now, e.g. on a thread while a server starts, not at the first
-    report (a second or more)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401
-    from sklearn.metrics.pairwise import cosine_similarity  # noqa: F401
-
-
 def overlap_section(course: Course, threshold: float = THRESHOLD) -> OverlapSection:
     """Every pair of written lessons at or above the threshold, most alike first."""
     # Imported here: scikit-learn (and scipy under it) takes a second or more to import, which

@@ -13,7 +13,6 @@ LANGUAGES = ("de", "en", "es", "fr", "hu", "it", "nl", "ru")
 METRIC = "flesch_reading_ease"
 # Fewer words than this give a score that says nothing about the text.
 MIN_WORDS = 10
-_SAMPLE = "One two three four five six seven eight nine ten words, in a sentence or two."
 
 
 def score(text: str, language: str) -> float | None:
@@ -22,13 +21,6 @@ def score(text: str, language: str) -> float | None:
         return None
     # The backend function takes the language per call; textstat's object keeps it global.
     return round(float(metrics.flesch_reading_ease(text, language)), 1)
-
-
-def load_dependencies() -> None:
-    """Load the English syllable data now rather than at the first English report: the CMU
-    pronouncing dictionary, a second and 250,000 objects (the other languages' hyphenation
-    dictionaries are a few thousand objects each, loaded when first needed)."""
-    score(_SAMPLE, "en")
 
 
 def readability_section(course: Course, language: str) -> ReadabilitySection:

@@ -3,7 +3,6 @@
 from typing import Any
 
 from coursegen.domain import Course, CourseRequest
-from coursegen.quality import overlap, readability
 from coursegen.quality.cost import usage_section
 from coursegen.quality.counts import (
     coverage_section,
@@ -18,13 +17,6 @@ from coursegen.quality.model import QualityReport
 from coursegen.quality.overlap import overlap_section
 from coursegen.quality.readability import readability_section
 from coursegen.quality.summary import figures
-
-
-def load_dependencies() -> None:
-    """Load what a report needs the first time (scikit-learn, syllable data): a few seconds,
-    better spent on a thread while a server starts than by the first finished course."""
-    overlap.load_dependencies()
-    readability.load_dependencies()
 
 
 def build_report(

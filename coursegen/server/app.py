@@ -18,7 +18,6 @@ from coursegen.graph.graph import build_graph
 from coursegen.graph.runnable import CourseRunnable
 from coursegen.providers.info import describe_model
 from coursegen.providers.loading import ModelOptions, load_chat_model
-from coursegen.quality import report
 from coursegen.server.core.checkpointer import open_checkpointer
 from coursegen.server.core.heap import frozen_heap
 from coursegen.server.core.metrics import metrics_app, metrics_text, observe_call
@@ -86,11 +85,9 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
                     threads = ThreadRegistry(backend.jobs.store, saver, settings.thread_ttl_s)
                     await threads.setup()
                     app.state.threads = threads
-                    async with (
-                        threads.sweeping(),
-                        frozen_heap(preload=report.load_dependencies),
-                    ):
-                        yield
+                    async with threads.sweeping():
+                        with frozen_heap():
+                            yield
         finally:
             probe.cancel()
             holder.graph = None

@@ -1,71 +1,51 @@
 """Keep the objects built at start-up out of the garbage collector's way while the app serves."""
 
-import asyncio
 import gc
-import logging
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-log = logging.getLogger(__name__)
+_once = threading.Lock()
+_loaded_frozen = False
 
 
-@asynccontextmanager
-async def frozen_heap(preload: Callable[[], object] | None = None) -> AsyncIterator[None]:
+@contextmanager
+def frozen_heap() -> Iterator[None]:
     """Move everything alive now (modules, the graph, schemas, prompt templates, language
-    models) to the collector's permanent generation until the block ends; `preload` runs on
-    a thread meanwhile (what the first finished course would otherwise load), and what it
-    built is frozen too.
+    models) to the collector's permanent generation until the block ends.
 
-    A started server holds about 250,000 tracked objects that live as long as it does, and
-    the first course report loads the CMU pronouncing dictionary (250,000 lists) and
-    scikit-learn (60,000 objects). Each full collection walked them all again: 0.2–0.4 s on
-    the bench machine with the event loop stopped, every stream stalled meanwhile (the p99
-    latency of figure 2), and about 15% of the graph's CPU per LLM call. Frozen, they are
-    never scanned; what requests allocate is collected as before. At the end they are handed
-    back, so an app stopped in a process that goes on (tests, an embedding program) leaves
-    nothing uncollectable behind.
+    A started server holds about 250,000 tracked objects that live as long as it does. Each
+    full collection walked them all again: 0.2 s on the bench machine with the event loop
+    stopped, every stream stalled meanwhile, and about 15% of the graph's CPU per LLM call.
+    Frozen, they are never scanned; what requests allocate is collected as before. At the end
+    they are handed back, so an app stopped in a process that goes on (tests, an embedding
+    program) leaves nothing uncollectable behind.
     """
     _freeze()
-    loading = asyncio.create_task(_preload_then_freeze(preload)) if preload else None
     try:
         yield
     finally:
-        if loading is not None:
-            loading.cancel()
-            with suppress(asyncio.CancelledError):
-                await loading
         gc.unfreeze()
 
 
-def _freeze() -> None:
-    gc.collect()  # garbage of the start-up itself is not worth keeping forever
-    gc.freeze()
+def freeze_after_first_report() -> None:
+    """Freeze, once per process and only while a `frozen_heap` block is open, what the first
+    course report loaded: textstat's CMU pronouncing dictionary (270,000 lists) and
+    scikit-learn (60,000 objects). Scanned, the dictionary alone made full collections take
+    0.2–0.4 s under load (the p99 latency of figure 2).
 
-
-async def _preload_then_freeze(preload: Callable[[], object]) -> None:
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[BaseException | None] = loop.create_future()
-
-    def settle(error: BaseException | None) -> None:
-        if not done.done():
-            done.set_result(error)
-
-    def run() -> None:
-        try:
-            preload()
-        except BaseException as exc:  # reported on the loop, below
-            error: BaseException | None = exc
-        else:
-            error = None
-        with suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
-            loop.call_soon_threadsafe(settle, error)
-
-    # A daemon thread, not the loop's executor: a server told to stop must not wait seconds
-    # for imports it will never use (the executor's threads are joined at exit).
-    threading.Thread(target=run, name="coursegen-preload", daemon=True).start()
-    if (error := await done) is not None:
-        # The first report loads it again and shows the error there.
-        log.error("preloading the course report's dependencies failed: %r", error)
-        return
+    Loaded when first needed rather than at start-up: a server that never finishes a course
+    (and each test server) does not pay the 5 s of CPU. What else is alive at that moment (the
+    courses then in flight) is frozen with it, once: collected at shutdown at the latest.
+    """
+    global _loaded_frozen
+    with _once:
+        if _loaded_frozen or gc.get_freeze_count() == 0:
+            return
+        _loaded_frozen = True
     _freeze()
+
+
+def _freeze() -> None:
+    gc.collect()  # garbage is not worth keeping forever
+    gc.freeze()

@@ -19,6 +19,7 @@ from coursegen.names import Stage
 from coursegen.providers.info import ModelInfo
 from coursegen.quality.report import build_report
 from coursegen.server.core import metrics
+from coursegen.server.core.heap import freeze_after_first_report
 from coursegen.server.core.logs import current_job
 from coursegen.server.jobs.errors import error_of, language_warning
 from coursegen.server.jobs.eventlog import JobEventLog
@@ -231,6 +232,7 @@ class JobRunner:
             report = await asyncio.to_thread(
                 build_report, job.request, events.course, self.model.priced_as
             )
+            freeze_after_first_report()
         except Exception:  # a measuring bug must not cost the user the course
             log.exception("job %s: the quality report failed", job.id)
             return
