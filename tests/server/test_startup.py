@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,17 +21,24 @@ print(json.dumps([name for name in {ON_DEMAND!r} if name in sys.modules]))
 """
 
 
-@pytest.mark.processes
-def test_the_app_is_built_without_the_parsers_or_redis(tmp_path) -> None:
+def run_probe(code: str, data_dir: Path) -> Any:
+    """Run `code` in a fresh interpreter (from the repository root) and return the JSON of
+    its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path)],
+        [sys.executable, "-c", code, str(data_dir)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == []
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.processes
+def test_the_app_is_built_without_the_parsers_or_redis(tmp_path) -> None:
+    assert run_probe(PROBE, tmp_path) == []
 
 
 FROZEN_PROBE = """
@@ -63,15 +71,6 @@ def test_what_the_first_report_loads_is_frozen_with_the_rest(tmp_path) -> None:
     """What the course report loads (scikit-learn, syllable data) is loaded by the first
     report, not at start-up, and then kept out of the collector's scans like everything built
     at start-up."""
-    done = subprocess.run(
-        [sys.executable, "-c", FROZEN_PROBE, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.splitlines()[-1])
+    found = run_probe(FROZEN_PROBE, tmp_path)
     assert found.pop("scanned") < 50_000, found  # unfrozen, the CMU dictionary alone is 270,000
     assert found == {"sklearn_at_start": False, "sklearn_frozen": True, "graph_frozen": True}
