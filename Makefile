@@ -8,6 +8,8 @@ SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
 	$(UV) sync --locked $(SYNC_EXTRAS)
+	@# The project's own modules too (uv compiles what it installs, not an editable source).
+	$(UV) run --no-sync python -m compileall -q coursegen tests bench fakes
 
 run: install
 	$(UV) run coursegen serve
