@@ -253,13 +253,7 @@ def _chain(
     def prompt(value: Any) -> PromptValue:
         return render(input_type.model_validate(value))
 
-    async def aprompt(value: Any) -> PromptValue:
-        # Rendering is a little CPU, no I/O: without an async version LangChain would send
-        # every call's rendering to a thread pool.
-        return prompt(value)
-
-    chain = RunnableLambda(prompt, afunc=aprompt) | structured_output(model, schema, mode)
-    return _named(chain, input_type, schema, name)
+    return _named(structured_output(model, schema, mode, render=prompt), input_type, schema, name)
 
 
 def _shaped_chain(

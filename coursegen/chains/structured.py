@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -214,20 +214,24 @@ def structured_output(
     schema: type[OutputT],
     mode: StructuredMode = "json_schema",
     bounds: ListBounds | None = None,
-) -> Runnable[PromptValue, StageResult[OutputT]]:
+    render: Callable[[Any], PromptValue] | None = None,
+) -> Runnable[Any, StageResult[OutputT]]:
     """Return a runnable: prompt value -> validated `StageResult[schema]`.
 
     The answer is always streamed, so token callbacks (LangGraph's `messages` stream, our
     progress events) see it as it is written. An invalid answer is re-asked once with the
     validation error; a second failure raises `StructuredOutputError`. An answer cut off
     inside its JSON raises `TruncatedAnswer` (the caller's retry policy retries it). `bounds`
-    are list lengths sent with the schema (see `bind_structured`).
+    are list lengths sent with the schema (see `bind_structured`). With `render`, the runnable
+    takes a stage's input and renders its prompt itself: one run per call, where a prompt step
+    in a sequence would add two (each a callback run, config copies and signature checks).
     """
     bound = bind_structured(model, schema, mode, bounds)
     result_type = StageResult[schema]  # type: ignore[valid-type]
     sent = bounded_schema(schema.model_json_schema(), bounds)
 
-    def prepare(prompt: PromptValue) -> list[BaseMessage]:
+    def prepare(value: Any) -> list[BaseMessage]:
+        prompt: PromptValue = render(value) if render is not None else value
         messages = prompt.to_messages()
         if mode == "json_mode":
             messages = [
@@ -236,8 +240,8 @@ def structured_output(
             ]
         return messages
 
-    async def arun(prompt: PromptValue, config: RunnableConfig) -> StageResult[OutputT]:
-        messages = prepare(prompt)
+    async def arun(value: Any, config: RunnableConfig) -> StageResult[OutputT]:
+        messages = prepare(value)
         text, usage = await _stream_answer(bound, messages, config)
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
@@ -247,8 +251,8 @@ def structured_output(
         text, extra = await _stream_answer(bound, retry, config)
         return _final(result_type, schema, text, usage + extra)
 
-    def run(prompt: PromptValue, config: RunnableConfig) -> StageResult[OutputT]:
-        messages = prepare(prompt)
+    def run(value: Any, config: RunnableConfig) -> StageResult[OutputT]:
+        messages = prepare(value)
         text, usage = _stream_answer_sync(bound, messages, config)
         try:
             return result_type(output=parse_answer(schema, text), usage=usage)
