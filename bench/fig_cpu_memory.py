@@ -1,6 +1,7 @@
 """Figure 3: server CPU per streamed token and memory per active job, as courses pile up."""
 
 import asyncio
+import os
 from typing import Any
 
 from bench.clients import CourseRun, percentile
@@ -8,6 +9,7 @@ from bench.harness import BASE_LLM, Batch, Ctx, Figure, courses, drive, table, w
 from bench.servers import Coursegen, rss_bytes
 
 MIB = 2**20
+CORES = os.cpu_count() or 1  # `coursegen serve`'s default worker count on this machine
 
 
 def active_at(runs: list[CourseRun], at: float) -> int:
@@ -70,8 +72,13 @@ async def run(ctx: Ctx) -> Figure:
     )
     rows: list[list[Any]] = []
     points: list[dict[str, Any]] = []
-    for n in levels:
-        with Coursegen(ctx.sim.base_url, ctx.workdir / f"fig3-{n}") as server:
+    workers_points: list[dict[str, Any]] = []
+    # The largest load again on `serve`'s default of one worker per core.
+    runs = [(n, 1) for n in levels] + ([(levels[-1], CORES)] if CORES > 1 and not ctx.quick else [])
+    for n, workers in runs:
+        env = {"COURSEGEN_WORKERS": str(workers)}
+        name = f"fig3-{n}" + (f"-w{workers}" if workers > 1 else "")
+        with Coursegen(ctx.sim.base_url, ctx.workdir / name, env=env) as server:
             await warm_up(ctx, "jobs", server)
             ctx.configure_llm(llm)
             await asyncio.sleep(0.5)
@@ -83,7 +90,7 @@ async def run(ctx: Ctx) -> Figure:
             per_course_ms = batch.cpu_s / n * 1000
             rows.append(
                 [
-                    n,
+                    n if workers == 1 else f"{n} ({workers} workers)",
                     batch.tokens,
                     batch.wall_s,
                     batch.cpu_s,
@@ -99,7 +106,7 @@ async def run(ctx: Ctx) -> Figure:
                     percentile([r.running - r.started for r in batch.runs if r.running], 50),
                 ]
             )
-            points.append(
+            (points if workers == 1 else workers_points).append(
                 {
                     "n": n,
                     "cpu_per_token_us": batch.cpu_per_token_us,
@@ -115,7 +122,7 @@ async def run(ctx: Ctx) -> Figure:
                 f"  {n} courses: {batch.cpu_per_token_us:.0f} µs/token, "
                 f"{mem.get('per_job', float('nan')) / 1024:.0f} KiB/active job"
             )
-            if n == levels[0]:
+            if n == levels[0] and workers == 1:
                 ctx.configure_llm(llm, body_tokens=long_body)
                 longer = await drive(
                     ctx, "jobs", server, courses(f"fig3 long n{n}", n, themes, topics)
@@ -205,7 +212,7 @@ async def run(ctx: Ctx) -> Figure:
     if rows:
         per_job = [row[12] for row in rows]
         figure.summary += f"; {min(per_job):.0f}–{max(per_job):.0f} KiB RSS per active job"
-    figure.data = {"points": points, "split": split}
+    figure.data = {"points": points, "split": split, "workers_points": workers_points}
     if ctx.plots_dir is not None and rows:
         from bench import plotting
 

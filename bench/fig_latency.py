@@ -1,11 +1,15 @@
 """Figure 2: from the model emitting a token to an SSE client of the jobs API receiving it."""
 
 import asyncio
+import os
 from typing import Any
 
 from bench.clients import percentile
 from bench.harness import BASE_LLM, Ctx, Figure, courses, drive, table, warm_up
 from bench.servers import Coursegen
+
+# `coursegen serve`'s default worker count on this machine (one per core).
+CORES = os.cpu_count() or 1
 
 
 def wait_columns(t: dict[str, list[float]], wall_s: float) -> list[float]:
@@ -43,11 +47,14 @@ def shipped_linger_ms() -> float:
 
 async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
     shipped = shipped_linger_ms()
+    # (linger, workers, course counts): one worker, as the probe instruments one process; then
+    # `serve`'s default of one worker per core, where the load is what one core cannot carry.
     if ctx.quick:
-        plan: list[tuple[float | None, list[int]]] = [(None, [1])]
+        plan: list[tuple[float | None, int, list[int]]] = [(None, 1, [1])]
         themes, topics = 1, 2
     else:
-        plan = [(None, [1, 10, 50]), (long_linger_ms, [1, 10, 50])]
+        plan = [(None, 1, [1, 10, 50]), (long_linger_ms, 1, [1, 10, 50])]
+        plan += [(None, CORES, [10, 50])] if CORES > 1 else []
         themes, topics = 2, 2
     llm = BASE_LLM
     figure = Figure(
@@ -74,14 +81,20 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
     rows: list[list[Any]] = []
     waits: list[list[Any]] = []
     series: dict[str, dict[str, Any]] = {}
-    for linger, levels in plan:
+    for linger, workers, levels in plan:
         linger_ms = linger if linger is not None else shipped
         label = f"linger {linger_ms:g} ms" + (" (shipped)" if linger is None else "")
+        if workers > 1:  # not "shipped": the rows of one worker stay the ones compared over time
+            label = f"{workers} workers (one per core), linger {linger_ms:g} ms"
         curve: dict[str, Any] = {"levels": [], "p50": [], "p99": [], "values": {}}
-        name = f"fig2-{linger_ms:g}ms"
-        probe_path = ctx.workdir / f"{name}-probe.json"
+        name = f"fig2-{linger_ms:g}ms-w{workers}"
+        probe_path = ctx.workdir / f"{name}-probe.json" if workers == 1 else None
         server = Coursegen(
-            ctx.sim.base_url, ctx.workdir / name, linger_ms=linger, probe_path=probe_path
+            ctx.sim.base_url,
+            ctx.workdir / name,
+            linger_ms=linger,
+            probe_path=probe_path,
+            env={"COURSEGEN_WORKERS": str(workers)},
         )
         with server:
             await warm_up(ctx, "jobs", server)
@@ -92,7 +105,8 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
                 timings = await asyncio.to_thread(server.probe)
                 new = {k: v[seen.get(k, 0) :] for k, v in timings.items()}
                 seen = {k: len(v) for k, v in timings.items()}
-                waits.append([label, n, *wait_columns(new, batch.wall_s)])
+                if probe_path is not None:
+                    waits.append([label, n, *wait_columns(new, batch.wall_s)])
                 values, missing = batch.latency()
                 token_events = sum(r.token_events for r in batch.runs)
                 p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
@@ -184,10 +198,11 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
             "from there on, latency is queueing for the CPU, not the writer."
         )
     for row in rows:
-        if "shipped" in row[0]:
+        if "shipped" in row[0] or "workers" in row[0]:
+            workers = f", {row[0].split(' (')[0]}" if "workers" in row[0] else ""
             figure.goals.append(
                 (
-                    f"streaming latency, {row[1]} course(s)",
+                    f"streaming latency, {row[1]} course(s){workers}",
                     "p50 ≤ 2 ms, p99 ≤ 20 ms",
                     f"p50 {row[6]:.1f} ms, p99 {row[8]:.1f} ms",
                     row[6] <= 2 and row[8] <= 20,

@@ -21,6 +21,7 @@ from coursegen.providers.loading import ModelOptions, load_chat_model
 from coursegen.server.core.checkpointer import open_checkpointer
 from coursegen.server.core.heap import frozen_heap
 from coursegen.server.core.metrics import metrics_app, metrics_text, observe_call
+from coursegen.server.core.orphan import stopping_when_orphaned
 from coursegen.server.middleware import GuardMiddleware
 from coursegen.server.probe import announce_model, probe_provider
 from coursegen.server.request_guard import RequestGuardMiddleware
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, model: BaseChatModel | None = N
                     threads = ThreadRegistry(backend.jobs.store, saver, settings.thread_ttl_s)
                     await threads.setup()
                     app.state.threads = threads
-                    async with threads.sweeping():
+                    orphaned = stopping_when_orphaned(settings.peer_dir is not None)
+                    async with threads.sweeping(), orphaned:
                         with frozen_heap():
                             yield
         finally:

@@ -140,3 +140,27 @@ def test_the_issue_goals_are_judged_from_the_figures():
     )
     assert goals["marginal CPU per token (figure 3)"] is False
     assert goals["CPU per model call besides its tokens (figure 3)"] is True
+
+
+def test_the_one_worker_per_core_series_is_judged_apart_from_the_shipped_one():
+    from bench.goals import issue_goals
+    from bench.harness import Figure
+
+    def row(label: str, n: int, p50: float, p99: float) -> list[object]:
+        return [label, n, 0, 0, 0, 0, p50, 0.0, p99, 0.0, 1.0, 0.5]
+
+    latency = Figure("latency", "2", "")
+    latency.data = {
+        "rows": [
+            row("linger 0 ms (shipped)", 50, 30.0, 600.0),
+            row("2 workers (one per core), linger 0 ms", 50, 10.0, 80.0),
+        ]
+    }
+    cpu = Figure("cpu_memory", "3", "")
+    cpu.data = {"points": [], "workers_points": [{"n": 200, "max_ms": 1500.0}]}
+    goals = {goal: (result, met) for goal, _, result, met in issue_goals([latency, cpu])}
+    assert goals["50 concurrent courses: token latency p99 (figure 2)"] == ("600 ms", False)
+    workers = "50 concurrent courses, one worker per core: token latency p99 (figure 2)"
+    assert goals[workers] == ("80 ms", True)
+    slowest = "200 concurrent courses, one worker per core: slowest token (figure 3)"
+    assert goals[slowest] == ("1,500 ms", False)

@@ -1,5 +1,6 @@
 """Test the `coursegen` command line against the real app (or in-process), scripted LLM."""
 
+import contextlib
 import json
 import os
 import signal
@@ -422,7 +423,11 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
         "COURSEGEN_DATA_DIR": str(tmp_path),
     }
     cmd = [sys.executable, "-m", "coursegen.cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A session of its own: on a failure below, its workers are killed with it (killed alone,
+    # serve would leave them to stop by themselves).
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -435,8 +440,8 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
         proc.send_signal(sig)
         output, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     # uvicorn raised the signal again after its shutdown: 143 for SIGTERM ("make: Error 143").
     assert proc.returncode == 0, output.decode()
     assert b"Traceback" not in output and b"Aborted" not in output
