@@ -482,15 +482,81 @@ class ScriptedLLM:
         self.stop()
 
 
-def main() -> None:
-    """Run the scripted server standalone: python -m tests.support.scripted_llm [port]."""
-    import sys
+FAULT_KINDS = ("http", "invalid", "truncate", "drop", "stall")
 
-    llm = ScriptedLLM(token_s=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
-    if len(sys.argv) > 1:
-        llm.port = int(sys.argv[1])
+
+def _counts(rule: str) -> Callable[[int], int]:
+    """`fewer` / `more` than a call asks for, or always the same number."""
+    if rule == "fewer":
+        return lambda n: max(1, n - 1)
+    if rule == "more":
+        return lambda n: n + 1
+    fixed = int(rule)
+    return lambda n: fixed
+
+
+def worse_model(
+    english: bool = False, fail_share: float = 0.0, fault: str = "http", seed: int = 0
+) -> Callable[[Call], Reply] | None:
+    """A script of the standalone server's switches: the same English lesson everywhere
+    (wrong language, repetition) and a share of calls failing with one kind of `Fault`
+    (which calls depends on `seed`, the call's identity and its attempt, as `cut_share`)."""
+    if not english and not fail_share:
+        return None
+
+    def script(call: Call) -> Reply:
+        draw = random.Random(f"fail|{seed}|{call.identity}|{call.attempt}").random()
+        if draw < fail_share:
+            return Fault(fault)
+        return same_english_lesson(call) if english else None
+
+    return script
+
+
+def build_server(argv: list[str] | None = None) -> ScriptedLLM:
+    """The standalone server of the command line (see `main`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.scripted_llm",
+        description="A scripted OpenAI-compatible server; the switches make it a worse model.",
+    )
+    parser.add_argument("port", type=int, nargs="?", default=8900)
+    parser.add_argument("token_s", type=float, nargs="?", default=0.0, help="s between pieces")
+    parser.add_argument("--first-token-s", type=float, default=0.0)
+    parser.add_argument("--chunk-chars", type=int, default=6, help="characters per piece")
+    parser.add_argument(
+        "--list-count",
+        help="themes/topics per answer whatever was asked: fewer, more or a number",
+    )
+    parser.add_argument("--english", action="store_true", help="one English lesson for all")
+    parser.add_argument("--fail-share", type=float, default=0.0, help="share of calls failing")
+    parser.add_argument("--fault", choices=FAULT_KINDS, default="http", help="how they fail")
+    parser.add_argument("--cut-share", type=float, default=0.0, help="share cut off midway")
+    parser.add_argument("--seed", type=int, default=0, help="which calls fail or are cut")
+    args = parser.parse_args(argv)
+    for share in (args.fail_share, args.cut_share):
+        if not 0.0 <= share <= 1.0:
+            parser.error(f"a share is between 0 and 1, not {share}")
+    llm = ScriptedLLM(
+        worse_model(args.english, args.fail_share, args.fault, args.seed),
+        first_token_s=args.first_token_s,
+        token_s=args.token_s,
+        chunk_chars=args.chunk_chars,
+        list_count=_counts(args.list_count) if args.list_count else None,
+        cut_share=args.cut_share,
+        cut_seed=args.seed,
+    )
+    llm.port = args.port
+    return llm
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the scripted server standalone: python -m tests.support.scripted_llm [port] [token_s]
+    [--english] [--list-count fewer|more|N] [--fail-share F --fault KIND] [--cut-share F] …"""
+    llm = build_server(argv)
     app = Starlette(routes=llm.routes())
-    uvicorn.run(app, host="127.0.0.1", port=llm.port or 8900, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=llm.port, log_level="warning")
 
 
 if __name__ == "__main__":
