@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from bench.goals import section as issue_goals_section
 from bench.harness import BASE_LLM, Figure, table
@@ -165,7 +166,7 @@ def write_report(
     sim_cpu_s: float,
     quick: bool,
     plots_missing: bool,
-    load: dict[str, float] | None = None,
+    load: dict[str, Any] | None = None,
 ) -> None:
     host = machine()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -234,6 +235,16 @@ def write_report(
             "latencies; compare runs with their load.",
             "",
         ]
+        if ref := load.get("reference_ms"):
+            lines += [
+                "The host's other tenants do not show in that load: a fixed pure-Python loop "
+                f"(`bench/run.py: reference_loop_ms`, best of 5) took {ref[0]:.1f} ms at the "
+                f"start and {min(ref):.1f}–{max(ref):.1f} ms between the figures (on this kind "
+                "of machine about 6 ms when the host is quiet, 10 ms when it is busy). Figures "
+                "of runs with different reference times are not comparable one to one; within "
+                "a run, ours and the peers' ran on the same host.",
+                "",
+            ]
     goals = [g for f in figures for g in f.goals]
     if goals:
         lines += ["## Goals vs results", ""]

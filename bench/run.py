@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import time
+import timeit
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,6 +44,15 @@ FIGURES: dict[str, Callable[[Ctx], Awaitable[Figure]]] = {
     "prompt_tokens": fig_prompt_tokens.run,
     "profile": profile.run,
 }
+
+
+def reference_loop_ms() -> float:
+    """A fixed pure-Python loop, best of 5 (ms): how fast this host runs Python right now.
+
+    Tenants of the host outside this container slow every process here without showing in
+    the load average; this loop shows it (on this kind of machine: 6 ms quiet, 10 ms busy).
+    """
+    return min(timeit.repeat("sum(i * i for i in range(100_000))", number=1, repeat=5)) * 1000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,6 +92,7 @@ async def run_all(args: argparse.Namespace) -> list[Figure]:
         print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
 
     load_start, cpu_start = os.getloadavg()[0], psutil.cpu_times()
+    reference = [reference_loop_ms()]
     sim = SimProcess(SimConfig(**BASE_LLM.__dict__), str(workdir / "simulator.log"))
     sim.start()
     ctx = Ctx(sim=sim, workdir=workdir, plots_dir=plots, quick=args.quick, log=log)
@@ -100,7 +111,8 @@ async def run_all(args: argparse.Namespace) -> list[Figure]:
                 )
             figure.seconds = time.monotonic() - began
             figures.append(figure)
-            log(f"figure {name} done in {figure.seconds:.1f}s")
+            reference.append(reference_loop_ms())
+            log(f"figure {name} done in {figure.seconds:.1f}s (reference {reference[-1]:.1f} ms)")
         sim_cpu = cpu_seconds(sim.pid) - sim_cpu0
     finally:
         sim.stop()
@@ -116,6 +128,7 @@ async def run_all(args: argparse.Namespace) -> list[Figure]:
         "start": load_start,
         "end": os.getloadavg()[0],
         "busy": 1 - idle / spent if spent else float("nan"),
+        "reference_ms": reference,
     }
     write_report(
         args.out,
