@@ -50,6 +50,12 @@ def marginal(short: Batch, long: Batch) -> dict[str, Any]:
     }
 
 
+def _courses(label: int | str) -> str:
+    """`200 courses`, or `200 courses (2 workers)` for a row labelled `200 (2 workers)`."""
+    count, _, rest = str(label).partition(" ")
+    return f"{count} courses" + (f" {rest}" if rest else "")
+
+
 async def run(ctx: Ctx) -> Figure:
     levels = [2] if ctx.quick else [10, 50, 200]
     themes, topics, body = 1, 2, 30
@@ -207,10 +213,10 @@ async def run(ctx: Ctx) -> Figure:
             f"{row[12]:.0f} KiB RSS per active job (CPU/wall {row[4]:.2f})"
         )
     figure.summary = "server CPU per streamed token " + ", ".join(
-        f"{row[5]:.0f} µs at {row[0]} courses" for row in rows
+        f"{row[5]:.0f} µs at {_courses(row[0])}" for row in rows
     )
-    if rows:
-        per_job = [row[12] for row in rows]
+    per_job = [row[12] for row in rows if isinstance(row[0], int)]  # one process's RSS
+    if per_job:
         figure.summary += f"; {min(per_job):.0f}–{max(per_job):.0f} KiB RSS per active job"
     figure.data = {"points": points, "split": split, "workers_points": workers_points}
     if ctx.plots_dir is not None and rows:
