@@ -55,8 +55,11 @@ async def test_async_events_resume_after_drops(
         replay = await collect(clean, job)
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert events == replay and events[-1]["type"] == "end"
-    assert retries == [(1, 2), (1, 12), (1, 19)]
-    assert flaky.last_event_ids == ["0", "2", "12", "19"]
+    # The third cut lets 7 whole events and 60 bytes through: 60 bytes hold all of a short
+    # event 20 (a status or stage event, where timing merged the tokens before it) or part of
+    # a longer one, which must then be dropped and read again.
+    assert retries[:2] == [(1, 2), (1, 12)] and retries[2] in [(1, 19), (1, 20)], retries
+    assert flaky.last_event_ids == ["0", *(str(last) for _, last in retries)]
 
 
 async def test_async_events_give_up(live_app: LiveApp) -> None:

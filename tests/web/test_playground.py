@@ -19,6 +19,11 @@ async def test_the_course_playground_draws_its_form(page: Any) -> None:
     assert not offsite, offsite
 
 
+# Swagger UI and ReDoc lay out the whole OpenAPI document in the page: over 10 s (the step
+# timeout) of a CI run on a slow host with four test workers.
+DOCS_RENDER_MS = 45_000
+
+
 @pytest.mark.parametrize(("path", "marker"), [("/docs", ".swagger-ui"), ("/redoc", "redoc-wrap")])
 async def test_api_docs_render_without_a_cdn(page: Any, path: str, marker: str) -> None:
     # ReDoc's "powered by" badge is an image from its site; everything it runs is local.
@@ -33,6 +38,6 @@ async def test_api_docs_render_without_a_cdn(page: Any, path: str, marker: str) 
     )
     await page.goto(path)
     selector = marker if marker.startswith(".") else f".{marker}"
-    await page.wait_for_selector(selector)
-    await page.get_by_text("/courses", exact=False).first.wait_for()
+    await page.wait_for_selector(selector, timeout=DOCS_RENDER_MS)
+    await page.get_by_text("/courses", exact=False).first.wait_for(timeout=DOCS_RENDER_MS)
     assert not offsite, offsite
