@@ -1,15 +1,13 @@
 """Figure 3: server CPU per streamed token and memory per active job, as courses pile up."""
 
 import asyncio
-import os
 from typing import Any
 
 from bench.clients import CourseRun, percentile
 from bench.harness import BASE_LLM, Batch, Ctx, Figure, courses, drive, table, warm_up
-from bench.servers import Coursegen, rss_bytes
+from bench.servers import Coursegen, rss_bytes, serve_default_workers
 
 MIB = 2**20
-CORES = os.cpu_count() or 1  # `coursegen serve`'s default worker count on this machine
 
 
 def active_at(runs: list[CourseRun], at: float) -> int:
@@ -80,7 +78,8 @@ async def run(ctx: Ctx) -> Figure:
     points: list[dict[str, Any]] = []
     workers_points: list[dict[str, Any]] = []
     # The largest load again on `serve`'s default of one worker per core.
-    runs = [(n, 1) for n in levels] + ([(levels[-1], CORES)] if CORES > 1 and not ctx.quick else [])
+    cores = serve_default_workers()
+    runs = [(n, 1) for n in levels] + ([(levels[-1], cores)] if cores > 1 and not ctx.quick else [])
     for n, workers in runs:
         env = {"COURSEGEN_WORKERS": str(workers)}
         name = f"fig3-{n}" + (f"-w{workers}" if workers > 1 else "")

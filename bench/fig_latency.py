@@ -1,15 +1,11 @@
 """Figure 2: from the model emitting a token to an SSE client of the jobs API receiving it."""
 
 import asyncio
-import os
 from typing import Any
 
 from bench.clients import percentile
 from bench.harness import BASE_LLM, Ctx, Figure, courses, drive, table, warm_up
-from bench.servers import Coursegen
-
-# `coursegen serve`'s default worker count on this machine (one per core).
-CORES = os.cpu_count() or 1
+from bench.servers import Coursegen, serve_default_workers
 
 
 def wait_columns(t: dict[str, list[float]], wall_s: float) -> list[float]:
@@ -54,7 +50,8 @@ async def run(ctx: Ctx, long_linger_ms: float = 50.0) -> Figure:
         themes, topics = 1, 2
     else:
         plan = [(None, 1, [1, 10, 50]), (long_linger_ms, 1, [1, 10, 50])]
-        plan += [(None, CORES, [10, 50])] if CORES > 1 else []
+        cores = serve_default_workers()
+        plan += [(None, cores, [10, 50])] if cores > 1 else []
         themes, topics = 2, 2
     llm = BASE_LLM
     figure = Figure(

@@ -20,7 +20,9 @@ def _find(figures: list[Figure], key: str) -> Figure | None:
     return next((f for f in figures if f.key == key), None)
 
 
-def _shipped(figures: list[Figure], series: str = "shipped") -> dict[int, tuple[float, float]]:
+def _latency_series(
+    figures: list[Figure], series: str = "shipped"
+) -> dict[int, tuple[float, float]]:
     """Latency (p50, p99) ms per course count of one series of figure 2: the shipped
     settings on one worker, or `workers` (one worker per core)."""
     lat = _find(figures, "latency")
@@ -44,9 +46,9 @@ def measured(figures: list[Figure]) -> dict[str, float]:
     for point in cpu.data.get("points", []) if cpu else []:
         out[f"courses.{point['n']}.cpu_us"] = point["cpu_per_token_us"]
         out[f"courses.{point['n']}.max_ms"] = point.get("max_ms", nan)
-    for n, (p50, p99) in _shipped(figures).items():
+    for n, (p50, p99) in _latency_series(figures).items():
         out[f"latency.{n}.p50_ms"], out[f"latency.{n}.p99_ms"] = p50, p99
-    for n, (p50, p99) in _shipped(figures, "workers").items():
+    for n, (p50, p99) in _latency_series(figures, "workers").items():
         out[f"latency_workers.{n}.p50_ms"], out[f"latency_workers.{n}.p99_ms"] = p50, p99
     for point in cpu.data.get("workers_points", []) if cpu else []:
         out[f"courses_workers.{point['n']}.max_ms"] = point.get("max_ms", nan)

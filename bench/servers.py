@@ -278,6 +278,13 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def serve_default_workers() -> int:
+    """The workers `coursegen serve` starts here when none are configured (one per core)."""
+    from coursegen.server.workers import default_workers
+
+    return default_workers()
+
+
 def rss_bytes(pid: int) -> int:
     total = 0
     for proc in tree(pid):

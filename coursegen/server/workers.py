@@ -21,6 +21,11 @@ def worker_count(settings: Settings) -> int:
         return settings.workers
     if uses_local_model(settings):
         return 1
+    return default_workers()
+
+
+def default_workers() -> int:
+    """Workers when none are configured and the model is remote: one per core."""
     return os.cpu_count() or 1
 
 
