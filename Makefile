@@ -3,7 +3,7 @@ UV ?= uv
 # The sandbox model needs no extra: skip building llama-cpp-python (keep it if installed).
 SYNC_EXTRAS ?= $(if $(filter sandbox,$(COURSEGEN_MODEL)),--inexact,--all-extras)
 
-.PHONY: install run test test-fast lint bench docs eval
+.PHONY: install run test test-fast fuzz lint bench docs eval
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.13"
@@ -27,6 +27,10 @@ test: install
 FAST_MARKERS ?= not browser and not langgraph_dev and not local_model and not processes
 test-fast: install
 	$(UV) run pytest $(PARALLEL) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+# The API fuzzer four times as deep as in `make test` (up to 4 times the cases; about a minute).
+fuzz: install
+	COURSEGEN_FUZZ_DEPTH=4 $(UV) run pytest tests/hardening/test_schemathesis.py
 
 lint: install
 	$(UV) run ruff check .

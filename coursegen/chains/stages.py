@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, RunnableLambda
 from pydantic import BaseModel, Field
 
 from coursegen.chains.language import course_language
@@ -237,8 +237,12 @@ def _named(
 ) -> Runnable:
     """The stage's chain with its input and output types and its run name."""
     output_type = StageResult[schema]  # type: ignore[valid-type]
-    return chain.with_types(input_type=input_type, output_type=output_type).with_config(
-        run_name=name
+    # One binding for the types and the name: each layer merges the call's config again.
+    return RunnableBinding(
+        bound=chain,
+        config={"run_name": name},
+        custom_input_type=input_type,
+        custom_output_type=output_type,
     )
 
 
@@ -323,29 +327,52 @@ def build_content_chain(
     offered the `citations` field."""
     cited = _chain(content_prompt, model, TopicContent, ContentInput, mode, "content")
     uncited = _chain(content_prompt, model, UncitedContent, ContentInput, mode, "content")
+    return _ContentBySources(cited, uncited)
 
-    def pick(value: Any) -> tuple[Runnable, bool]:
-        return (cited, True) if ContentInput.model_validate(value).passages else (uncited, False)
 
-    def typed(result: StageResult[Any]) -> StageResult[TopicContent]:
-        output = TopicContent.model_validate(result.output.model_dump())
-        return StageResult[TopicContent](output=output, usage=result.usage)
+class _ContentBySources(Runnable[ContentInput, StageResult[TopicContent]]):
+    """The content chain: the cited or the uncited one, by whether the call has passages.
 
-    def run(value: Any, config: RunnableConfig) -> StageResult[TopicContent]:
-        chain, has_citations = pick(value)
-        result = chain.invoke(value, config)
-        return result if has_citations else typed(result)
+    It hands the call on without a LangChain run of its own, so tracers and
+    `astream_events` see one `content` run, as for every other stage, not two nested ones.
+    """
 
-    async def arun(value: Any, config: RunnableConfig) -> StageResult[TopicContent]:
-        chain, has_citations = pick(value)
-        result = await chain.ainvoke(value, config)
-        return result if has_citations else typed(result)
+    name = "content"
 
-    return (
-        RunnableLambda(run, afunc=arun)
-        .with_types(input_type=ContentInput, output_type=StageResult[TopicContent])
-        .with_config(run_name="content")
-    )
+    def __init__(self, cited: Runnable, uncited: Runnable) -> None:
+        self.cited, self.uncited = cited, uncited
+
+    @property
+    def InputType(self) -> type[ContentInput]:
+        return ContentInput
+
+    @property
+    def OutputType(self) -> Any:
+        return StageResult[TopicContent]
+
+    def invoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> StageResult[TopicContent]:
+        chain, has_citations = self._pick(input)
+        result = chain.invoke(input, config, **kwargs)
+        return result if has_citations else _typed(result)
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> StageResult[TopicContent]:
+        chain, has_citations = self._pick(input)
+        result = await chain.ainvoke(input, config, **kwargs)
+        return result if has_citations else _typed(result)
+
+    def _pick(self, value: Any) -> tuple[Runnable, bool]:
+        if ContentInput.model_validate(value).passages:
+            return self.cited, True
+        return self.uncited, False
+
+
+def _typed(result: StageResult[Any]) -> StageResult[TopicContent]:
+    output = TopicContent.model_validate(result.output.model_dump())
+    return StageResult[TopicContent](output=output, usage=result.usage)
 
 
 def build_polish_chain(

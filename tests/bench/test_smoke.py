@@ -96,6 +96,27 @@ def test_a_tiny_run_writes_its_table(tmp_path: Path):
     assert "failed in this run" not in report
 
 
+@pytest.mark.processes
+@pytest.mark.timeout(120)
+def test_the_per_call_script_counts_one_run_per_stage_call() -> None:
+    command = [sys.executable, "-m", "bench.percall", "2", "1", "2", "1", "--runs"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "round 1: 12 calls, " in done.stdout  # 2 courses × (outline, topics, 2 × 2)
+    runs = {
+        name: int(count)
+        for count, name in (
+            line.split(maxsplit=1)
+            for line in done.stdout.splitlines()
+            if not line.startswith("round")
+        )
+    }
+    # The warm-up course and the 2 measured: 3 × 6 calls, each one stage run and one model run.
+    assert runs["chat model"] == runs["chain llm_call"] == 18
+    assert runs["chain content"] == runs["chain polish"] == 6
+    assert runs["chain outline"] == runs["chain topics"] == 3
+
+
 def test_the_readme_lines_are_replaced_between_the_markers(tmp_path: Path) -> None:
     from bench.harness import Figure
     from bench.report import README_END, README_START, update_readme

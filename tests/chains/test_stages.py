@@ -108,6 +108,22 @@ async def test_content_stage(model, scripted_llm):
     _usage_matches(result, call)
 
 
+async def test_a_content_call_is_one_content_run_above_the_model(model, scripted_llm):
+    """Tracers see a content call as they see the other stages: one named run, then the
+    model's (the chain picks its cited or uncited schema without a run of its own)."""
+    topics = ThemeTopics.model_validate({"topics": [{"title": "Series", "description": "s"}]})
+    theme = {"title": "Pandas", "description": "e"}
+    inp = ContentInput(request=REQUEST, theme=theme, topics=topics, topic_index=0)
+    chain = build_content_chain(model)
+    events = [e async for e in chain.astream_events(inp, version="v2")]
+    starts = [(e["event"], e["name"]) for e in events if e["event"].endswith("_start")]
+    assert starts == [("on_chain_start", "content"), ("on_chat_model_start", "StreamingChatOpenAI")]
+    assert (events[-1]["event"], events[-1]["name"]) == ("on_chain_end", "content")
+    assert isinstance((await chain.ainvoke(inp)).output, TopicContent)
+    assert chain.InputType is ContentInput
+    assert chain.OutputType is StageResult[TopicContent]
+
+
 async def test_polish_stage(model, scripted_llm):
     draft = TopicContent(
         body_markdown="Draft body",

@@ -10,6 +10,7 @@ numbers and a lone surrogate in their strings (what JSON Schema cannot generate)
 """
 
 import json
+import os
 import re
 import time
 from collections import Counter
@@ -78,10 +79,19 @@ CONFORMANCE = [
     response_schema_conformance,
 ]
 # Examples per operation. LangServe's schema endpoints take no input but the key, so a few
-# cases say all there is to say about them.
-JOBS_API_EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 60}
+# cases say all there is to say about them. The cases are derandomized, so every run sends
+# the same ones: the default run keeps to a depth that fits the suite's time, and
+# `make fuzz` (COURSEGEN_FUZZ_DEPTH=4) sends four times as many, different ones included.
+FUZZ_DEPTH = float(os.environ.get("COURSEGEN_FUZZ_DEPTH", "1"))
+JOBS_API_EXAMPLES = {
+    GenerationMode.POSITIVE: round(50 * FUZZ_DEPTH),
+    GenerationMode.NEGATIVE: round(30 * FUZZ_DEPTH),
+}
 SCHEMA_ENDPOINT_EXAMPLES = 4
-MIN_CASES = {GenerationMode.POSITIVE: 900, GenerationMode.NEGATIVE: 300}
+MIN_CASES = {
+    GenerationMode.POSITIVE: round(450 * FUZZ_DEPTH),
+    GenerationMode.NEGATIVE: round(150 * FUZZ_DEPTH),
+}
 MIN_BOUNDARY_CASES = 300  # 1,500 cases in all
 
 

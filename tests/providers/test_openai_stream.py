@@ -11,7 +11,13 @@ from langchain_openai import ChatOpenAI
 
 from coursegen.chains.stages import build_outline_chain
 from coursegen.domain import CourseRequest, Outline
-from coursegen.providers.openai_stream import SSEData, StreamingChatOpenAI, TokenSink, _joined
+from coursegen.providers.openai_stream import (
+    SSEData,
+    StreamingChatOpenAI,
+    TokenSink,
+    _joined,
+    _serialized,
+)
 from tests.support.scripted_llm import Fault
 
 REQUEST = CourseRequest(course_name="Statistics for biologists", language="en")
@@ -69,18 +75,36 @@ async def test_streams_without_the_sdks_typed_chunks(model, scripted_llm, monkey
     assert scripted_llm.calls[0].body["stream_options"] == {"include_usage": True}
 
 
-async def test_the_same_answer_and_usage_as_chatopenai(model, scripted_llm):
-    ours = await build_outline_chain(model).ainvoke(REQUEST)
+async def test_the_same_answer_and_usage_as_chatopenai(model, scripted_llm, monkeypatch):
+    def sdk_encoder(body: Any) -> bytes:
+        raise AssertionError("the SDK encoded the body")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(openai._base_client, "openapi_dumps", sdk_encoder)
+        ours = await build_outline_chain(model).ainvoke(REQUEST)
     plain = ChatOpenAI(
         model="scripted",
         base_url=scripted_llm.base_url,
         api_key="not-needed",
         max_retries=0,
         stream_usage=True,
+        temperature=model.temperature,
     )
     theirs = await build_outline_chain(plain).ainvoke(REQUEST)
     assert ours.output == theirs.output
     assert ours.usage == theirs.usage
+    # The body serialised here (orjson, `extra_body` merged in) is the one the SDK sends.
+    ours_sent, theirs_sent = (call.body for call in scripted_llm.calls)
+    assert ours_sent == theirs_sent and "response_format" in ours_sent
+
+
+def test_a_body_orjson_cannot_send_as_the_sdk_would_is_left_to_the_sdk() -> None:
+    assert _serialized({"model": "m", "messages": [{"role": "user", "content": "é"}]}) == (
+        '{"model":"m","messages":[{"role":"user","content":"é"}]}'.encode()
+    )
+    assert _serialized({"model": "m", "temperature": float("nan")}) is None  # the SDK refuses it
+    assert _serialized({"model": "m", "metadata": REQUEST}) is None  # a pydantic model inside
+    assert _serialized({"model": "m", "seed": 2**70}) is None
 
 
 async def test_a_dropped_stream_is_a_connection_error(model, scripted_llm):
