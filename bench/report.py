@@ -240,7 +240,7 @@ def write_report(
                 "The host's other tenants do not show in that load: a fixed pure-Python loop "
                 f"(`bench/run.py: reference_loop_ms`, best of 5) took {ref[0]:.1f} ms at the "
                 f"start and {min(ref):.1f}–{max(ref):.1f} ms between the figures (on this kind "
-                "of machine about 6 ms when the host is quiet, 10 ms when it is busy). Figures "
+                "of machine 4–6 ms when the host is quiet, 10–11 ms when it is busy). Figures "
                 "of runs with different reference times are not comparable one to one; within "
                 "a run, ours and the peers' ran on the same host.",
                 "",
