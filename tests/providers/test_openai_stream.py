@@ -105,6 +105,8 @@ def test_a_body_orjson_cannot_send_as_the_sdk_would_is_left_to_the_sdk() -> None
     assert _serialized({"model": "m", "temperature": float("nan")}) is None  # the SDK refuses it
     assert _serialized({"model": "m", "metadata": REQUEST}) is None  # a pydantic model inside
     assert _serialized({"model": "m", "seed": 2**70}) is None
+    # A lone surrogate (a bad model's answer sent back in a repair prompt) fails as before.
+    assert _serialized({"messages": [{"role": "user", "content": "\ud800"}]}) is None
 
 
 async def test_a_dropped_stream_is_a_connection_error(model, scripted_llm):
