@@ -2,9 +2,9 @@
 
     uv run --group bench python -m bench.percall [courses] [themes] [topics] [rounds] [--runs]
 
-Runs `courses` courses of themes × topics at a time through the graph (SQLite checkpointer,
-`stream_mode="custom"`, as the jobs API runs it) against a simulator that answers at once, and
-prints the CPU of this process per LLM call for each round. `--runs` also counts the LangChain
+Runs `courses` courses of themes × topics at a time (the benchmark's `course_request`) through
+the graph (SQLite checkpointer, `stream_mode="custom"`, as the jobs API runs it) against a
+simulator that answers at once, and prints the CPU of this process per LLM call for each round. `--runs` also counts the LangChain
 runs each kind of step starts (what tracers and `astream_events` see). Two checkouts compare
 with `PYTHONPATH=<other checkout>` in turn: the figure moves with the host's load.
 """
@@ -20,8 +20,8 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackHandler
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from bench.clients import course_request
 from bench.simulated_llm import SimConfig, SimProcess
-from coursegen.domain import CourseOptions, CourseRequest
 from coursegen.graph.graph import make_builder
 from coursegen.providers.loading import ModelOptions, load_chat_model
 
@@ -39,17 +39,12 @@ class RunCounter(AsyncCallbackHandler):
         self.runs["chat model"] += 1
 
 
-def _request(index: int, themes: int, topics: int) -> dict[str, Any]:
-    options = CourseOptions(themes=themes, topics_per_theme=topics)
-    name, about = f"Course {index}", "Pipelines and storage for beginners."
-    return CourseRequest(course_name=name, description=about, language="en", options=options)
-
-
 async def main(courses: int, themes: int, topics: int, rounds: int, runs: bool) -> None:
     sim = SimProcess(SimConfig(first_token_s=0.0, tokens_per_s=0.0, body_tokens=30)).start()
     model = load_chat_model("openai:bench", ModelOptions(base_url=sim.base_url, max_retries=0))
     counter = RunCounter()
-    calls_per_course = 1 + themes + 2 * themes * topics  # outline, topics, content + polish
+    # outline, topics per theme, the requirements' coverage check, content + polish per topic
+    calls_per_course = 2 + themes + 2 * themes * topics
     try:
         path = Path(tempfile.mkdtemp(prefix="coursegen-percall-")) / "checkpoints.sqlite"
         async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
@@ -59,7 +54,7 @@ async def main(courses: int, themes: int, topics: int, rounds: int, runs: bool) 
                 config: dict[str, Any] = {"configurable": {"thread_id": thread}}
                 if runs:
                     config["callbacks"] = [counter]
-                inputs = {"request": _request(index, themes, topics)}
+                inputs = {"request": course_request(f"Course {index}", themes, topics)}
                 async for _ in graph.astream(inputs, config, stream_mode="custom"):
                     pass
 

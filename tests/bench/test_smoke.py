@@ -102,7 +102,7 @@ def test_the_per_call_script_counts_one_run_per_stage_call() -> None:
     command = [sys.executable, "-m", "bench.percall", "2", "1", "2", "1", "--runs"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "round 1: 12 calls, " in done.stdout  # 2 courses × (outline, topics, 2 × 2)
+    assert "round 1: 14 calls, " in done.stdout  # 2 × (outline, topics, coverage, 2 × 2)
     runs = {
         name: int(count)
         for count, name in (
@@ -111,10 +111,10 @@ def test_the_per_call_script_counts_one_run_per_stage_call() -> None:
             if not line.startswith("round")
         )
     }
-    # The warm-up course and the 2 measured: 3 × 6 calls, each one stage run and one model run.
-    assert runs["chat model"] == runs["chain llm_call"] == 18
+    # The warm-up course and the 2 measured: 3 × 7 calls, each one stage run and one model run.
+    assert runs["chat model"] == runs["chain llm_call"] == 21
     assert runs["chain content"] == runs["chain polish"] == 6
-    assert runs["chain outline"] == runs["chain topics"] == 3
+    assert runs["chain outline"] == runs["chain topics"] == runs["chain coverage"] == 3
 
 
 def test_the_readme_lines_are_replaced_between_the_markers(tmp_path: Path) -> None:
