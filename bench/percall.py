@@ -4,9 +4,10 @@
 
 Runs `courses` courses of themes × topics at a time (the benchmark's `course_request`) through
 the graph (SQLite checkpointer, `stream_mode="custom"`, as the jobs API runs it) against a
-simulator that answers at once, and prints the CPU of this process per LLM call for each round. `--runs` also counts the LangChain
-runs each kind of step starts (what tracers and `astream_events` see). Two checkouts compare
-with `PYTHONPATH=<other checkout>` in turn: the figure moves with the host's load.
+simulator that answers at once, and prints the CPU of this process per LLM call for each round.
+`--runs` also counts the LangChain runs each kind of step starts (what tracers and
+`astream_events` see). Two checkouts compare with `PYTHONPATH=<other checkout>` in turn: the
+figure moves with the host's load.
 """
 
 import asyncio
